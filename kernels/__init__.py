@@ -1,0 +1,68 @@
+"""Linear regression kernels: OLS and gradient descent in several backends behind one `fit`.
+
+    >>> from kernels import fit, available
+    >>> fit(x, y, kernel="ols/numpy").coef
+"""
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+
+from .contract import ALGORITHMS, FitResult, Kernel, Options
+from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError,
+                     SingularDesignError, UnavailableKernelError, UnknownKernelError)
+from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
+from .validation import check_options, check_xy
+
+__all__ = [
+    "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",
+    "AccuracyWarning", "DataFileError", "DivergenceError", "InputError", "KernelError",
+    "SingularDesignError", "UnavailableKernelError", "UnknownKernelError", "WARN_DIGITS",
+]
+
+# An OLS fit that can vouch for fewer digits than this warns with AccuracyWarning.
+WARN_DIGITS = 6.0
+
+load_backends()
+
+
+def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) -> FitResult:
+    """Fit y ≈ intercept + X @ coef with the named kernel; X is (n, d) or a 1-D x (one feature).
+
+    Input is validated here, once; options are those of Options (learning_rate, epochs, tol, seed,
+    batch_size, dtype, init, schedule, power_t), each accepted only by the algorithms that use it.
+    """
+    k = get_kernel(kernel)
+    X, y = check_xy(X, y, fit_intercept)
+    opts = check_options(k, options, X.shape[1], fit_intercept)
+    t0 = time.perf_counter()
+    data = k.prepare(X, y, opts)
+    if k.sync:
+        k.sync()
+    t1 = time.perf_counter()
+    result = k.solve(data, fit_intercept, opts)
+    t2 = time.perf_counter()
+    result.kernel = k.name
+    result.timings.setdefault("prepare", t1 - t0)
+    result.timings.setdefault("solve", t2 - t1)
+    if not (np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))):
+        raise KernelError(f"{k.name} returned non-finite coefficients; this is a bug in the kernel")
+    if result.digits is not None and result.digits < WARN_DIGITS:
+        warnings.warn(
+            f"{k.name}: the result may have only about {max(result.digits, 0):.1f} correct digits "
+            f"(estimated condition number {result.cond:.3g}); centre or rescale the features, "
+            "or use a more accurate kernel",
+            AccuracyWarning, stacklevel=2,
+        )
+    return result
+
+
+def available() -> list[dict]:
+    """Every registered kernel: name, algorithm, backend, device, whether it is a reference, dtypes."""
+    return [
+        {"name": k.name, "algorithm": k.algorithm, "backend": k.backend, "device": k.device,
+         "reference": k.reference, "dtypes": k.dtypes, "description": k.description}
+        for k in sorted(REGISTRY.values(), key=lambda k: (ALGORITHMS.index(k.algorithm), k.name))
+    ]
