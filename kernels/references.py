@@ -1,0 +1,117 @@
+"""The library references, behind the same interface: statsmodels, scikit-learn, a PyTorch nn model."""
+from __future__ import annotations
+
+import importlib.util
+
+import numpy as np
+
+from .contract import FitResult, Options
+from .iterative import LossTracker, initial_params
+from .registry import mark_unavailable, register
+
+
+def _missing(module: str) -> bool:
+    return importlib.util.find_spec(module) is None
+
+
+if _missing("statsmodels"):
+    mark_unavailable("statsmodels", "statsmodels is not installed")
+else:
+    @register("ols", "statsmodels", reference=True, description="statsmodels OLS (Moore-Penrose pinv via SVD)")
+    def ols_statsmodels(data, fit_intercept: bool, opts: Options):
+        """sm.OLS(y, [1, X]).fit(): an SVD of the (n, d+1) design, O(n d²) with a large constant."""
+        import statsmodels.api as sm
+        X, y = data
+        A = sm.add_constant(X, has_constant="add") if fit_intercept else X
+        params = np.asarray(sm.OLS(y, A).fit().params, dtype=np.float64)
+        return FitResult(intercept=float(params[0]) if fit_intercept else 0.0,
+                         coef=params[1:] if fit_intercept else params, kernel="ols/statsmodels")
+
+
+if _missing("sklearn"):
+    mark_unavailable("sklearn", "scikit-learn is not installed")
+else:
+    @register("ols", "sklearn", reference=True, dtypes=("float64", "float32"),
+              description="scikit-learn LinearRegression (centre, then LAPACK gelsd)")
+    def ols_sklearn(data, fit_intercept: bool, opts: Options):
+        """LinearRegression: copies and centres X, then an SVD-based least-squares solve."""
+        from sklearn.linear_model import LinearRegression
+        X, y = data
+        m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+        return FitResult(intercept=float(m.intercept_), coef=np.asarray(m.coef_, dtype=np.float64).ravel(),
+                         kernel="ols/sklearn")
+
+    @register("sgd", "sklearn", reference=True,
+              description="scikit-learn SGDRegressor, one partial_fit (one epoch) at a time")
+    def sgd_sklearn(data, fit_intercept: bool, opts: Options):
+        """SGDRegressor with no penalty. Its loss is ½(y - ŷ)², so eta0 = 2 * learning_rate gives the same
+        step as this project's MSE gradient; it shuffles with its own generator, so compare losses, not iterates.
+        """
+        from sklearn.linear_model import SGDRegressor
+        X, y = data
+        b, w = initial_params(opts, X.shape[1], fit_intercept)
+        m = SGDRegressor(loss="squared_error", penalty=None, learning_rate=opts.schedule,
+                         eta0=2.0 * opts.learning_rate, power_t=opts.power_t, fit_intercept=fit_intercept,
+                         shuffle=True, random_state=opts.seed, tol=None, max_iter=1)
+        tr = LossTracker(opts, "sgd/sklearn")
+        coef, intercept = w, np.array([b])
+        if opts.init is not None:  # partial_fit has no coef_init: seed its state as its own first call would
+            m.partial_fit(X[:1], y[:1])
+            m.coef_, m.intercept_, m.t_ = coef.copy(), intercept.copy(), 1.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            while True:
+                r = X @ coef + intercept[0] - y
+                if tr.record(float(r @ r) / y.shape[0]):
+                    break
+                m.partial_fit(X, y)
+                coef, intercept = m.coef_, m.intercept_
+        return tr.result(float(intercept[0]), coef)
+
+
+if _missing("torch"):
+    for _b in ("torch-nn", "torch-nn-cuda"):
+        mark_unavailable(_b, "torch is not installed")
+else:
+    import torch
+
+    def _nn_prepare(device):
+        def prepare(X, y, opts: Options):
+            dt = {"float64": torch.float64, "float32": torch.float32}[opts.dtype]
+            return (torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=dt),
+                    torch.from_numpy(np.ascontiguousarray(y)).to(device=device, dtype=dt))
+        return prepare
+
+    def _nn_gd(name: str):
+        def solve(data, fit_intercept: bool, opts: Options):
+            X, y = data
+            b, w = initial_params(opts, X.shape[1], fit_intercept)
+            model = torch.nn.Linear(X.shape[1], 1, bias=fit_intercept).to(device=X.device, dtype=X.dtype)
+            with torch.no_grad():
+                model.weight.copy_(torch.from_numpy(w)[None, :])
+                if fit_intercept:
+                    model.bias.fill_(b)
+            loss_fn = torch.nn.MSELoss()
+            optimizer = torch.optim.SGD(model.parameters(), lr=opts.learning_rate)
+            target = y[:, None]
+            tr = LossTracker(opts, name)
+            while True:
+                optimizer.zero_grad()
+                loss = loss_fn(model(X), target)
+                if tr.record(loss.item()):
+                    break
+                loss.backward()
+                optimizer.step()
+            return tr.result(model.bias.item() if fit_intercept else 0.0,
+                             model.weight.detach().double().cpu().numpy().ravel())
+        solve.__doc__ = "nn.Linear + MSELoss + optim.SGD, full batch: forward, backward (autograd), step."
+        return solve
+
+    register("gd", "torch-nn", reference=True, prepare=_nn_prepare("cpu"), dtypes=("float64", "float32"),
+             description="nn.Linear + MSELoss + optim.SGD on the CPU (autograd builds a graph every epoch)")(
+        _nn_gd("gd/torch-nn"))
+    if torch.cuda.is_available():
+        register("gd", "torch-nn-cuda", reference=True, prepare=_nn_prepare("cuda"), device="cuda",
+                 dtypes=("float64", "float32"), sync=torch.cuda.synchronize,
+                 description="nn.Linear + MSELoss + optim.SGD on CUDA")(_nn_gd("gd/torch-nn-cuda"))
+    else:
+        mark_unavailable("torch-nn-cuda", "no CUDA device (torch.cuda.is_available() is False)")
