@@ -52,7 +52,8 @@ else:
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         m = SGDRegressor(loss="squared_error", penalty=None, learning_rate=opts.schedule,
                          eta0=2.0 * opts.learning_rate, power_t=opts.power_t, fit_intercept=fit_intercept,
-                         shuffle=True, random_state=opts.seed, tol=None, max_iter=1)
+                         shuffle=True, tol=None, max_iter=1,
+                         random_state=np.random.RandomState(opts.seed))  # a generator, so each epoch reshuffles
         tr = LossTracker(opts, "sgd/sklearn")
         coef, intercept = w, np.array([b])
         if opts.init is not None:  # partial_fit has no coef_init: seed its state as its own first call would
