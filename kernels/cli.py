@@ -1,0 +1,169 @@
+"""lrbench: the command line. `demo` reproduces the tutorial's comparison; `fit` fits a CSV; `list` lists kernels."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import REGISTRY, UNAVAILABLE, available, datasets, fit
+from .errors import KernelError
+
+# Options for the demo, per algorithm: the tutorial's gd settings; sgd and minibatch sized to converge.
+DEMO_OPTIONS = {
+    "ols": {},
+    "gd": {"learning_rate": 0.1, "epochs": 1000},
+    "sgd": {"learning_rate": 0.01, "epochs": 200},
+    "minibatch": {"learning_rate": 0.05, "epochs": 500, "batch_size": 32},
+}
+
+
+def _new_path(path: Path, force: bool) -> Path:
+    if path.exists() and not force:
+        raise SystemExit(f"lrbench: {path} exists; choose another --out or pass --force to replace it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _stamp() -> str:
+    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+
+
+def demo_rows(data_dir=None) -> tuple[datasets.Dataset, list[dict]]:
+    """Fit the scaled Advertising data (Sales ~ TV) with every registered kernel; one row per kernel."""
+    ds = datasets.load_advertising(scaled=True, data_dir_override=data_dir)
+    rows = []
+    for info in available():
+        name = info["name"]
+        opts = DEMO_OPTIONS[info["algorithm"]]
+        t0 = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a warm-up call compiles JIT kernels; it is not timed
+            fit(ds.X, ds.y, kernel=name, **opts)
+        t0 = time.perf_counter()
+        r = fit(ds.X, ds.y, kernel=name, **opts)
+        rows.append({"kernel": name, "intercept": r.intercept, "slope": float(r.coef[0]),
+                     "seconds": time.perf_counter() - t0, "n_iter": r.n_iter, "reference": info["reference"],
+                     "options": opts, "result": r})
+    ref = next((r for r in rows if r["kernel"] == "ols/statsmodels"), rows[0])
+    for r in rows:
+        r["diff"] = max(abs(r["intercept"] - ref["intercept"]), abs(r["slope"] - ref["slope"]))
+    return ds, rows
+
+
+def demo_figure(ds: datasets.Dataset, rows: list[dict], path: Path) -> Path:
+    """The tutorial's figure: scaled TV against scaled Sales, the points and the fitted line."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ols = next((r for r in rows if r["kernel"] == "ols/numpy"), rows[0])
+    gd = next((r for r in rows if r["kernel"].startswith("gd/")), None)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.scatter(ds.X[:, 0], ds.y, s=14, alpha=0.6, label="Advertising: 200 markets")
+    xs = np.linspace(0, 1, 2)
+    ax.plot(xs, ols["intercept"] + ols["slope"] * xs, lw=2.5, color="C1",
+            label=f"OLS: Sales = {ols['intercept']:.4f} + {ols['slope']:.4f} TV")
+    if gd:
+        ax.plot(xs, gd["intercept"] + gd["slope"] * xs, lw=1.2, ls="--", color="k",
+                label=f"{gd['kernel']} after {gd['n_iter']} epochs")
+    ax.set_xlabel("TV advertising (min-max scaled)")
+    ax.set_ylabel("Sales (min-max scaled)")
+    ax.set_title("Sales against TV: the closed form and gradient descent agree")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def cmd_demo(args) -> int:
+    ds, rows = demo_rows(args.data_dir)
+    print(f"Advertising (Sales ~ TV, min-max scaled, n = {len(ds.y)}), every registered kernel:")
+    print(f"{'kernel':<22} {'intercept':>17} {'slope':>17} {'|diff| vs statsmodels':>22} {'time':>10}  options")
+    for r in rows:
+        opts = ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"
+        print(f"{r['kernel']:<22} {r['intercept']:>17.14f} {r['slope']:>17.14f} {r['diff']:>22.2e} "
+              f"{r['seconds'] * 1e3:>8.2f}ms  {opts}")
+    if UNAVAILABLE:
+        print("not available here: " + "; ".join(f"{b} ({why})" for b, why in sorted(UNAVAILABLE.items())))
+    out = Path(args.out) if args.out else Path("reports/out") / f"advertising-{_stamp()}.png"
+    print(f"figure: {demo_figure(ds, rows, _new_path(out, args.force))}")
+    return 0
+
+
+def cmd_fit(args) -> int:
+    X, y, names, target = datasets.read_csv_columns(args.csv, columns=args.x, target=args.y)
+    if args.scale:
+        X, y = datasets.minmax(X), datasets.minmax(y)
+    opts = {k: v for k, v in (("learning_rate", args.learning_rate), ("epochs", args.epochs),
+                               ("batch_size", args.batch_size), ("seed", args.seed), ("tol", args.tol),
+                               ("dtype", args.dtype)) if v is not None}
+    r = fit(X, y, kernel=args.kernel, fit_intercept=not args.no_intercept, **opts)
+    print(f"{args.kernel} on {args.csv}: {target} ~ {' + '.join(names)} (n = {len(y)})")
+    if not args.no_intercept:
+        print(f"  intercept  {r.intercept:.15g}")
+    for name, c in zip(names, r.coef):
+        print(f"  {name:<10} {c:.15g}")
+    if r.n_iter is not None:
+        print(f"  epochs {r.n_iter}, final loss {r.loss_history[-1]:.6g}")
+    if r.digits is not None:
+        print(f"  about {r.digits:.1f} digits can be vouched for (condition number {r.cond:.3g})")
+    return 0
+
+
+def cmd_list(args) -> int:
+    for k in available():
+        tag = " (reference)" if k["reference"] else ""
+        print(f"{k['name']:<24} {k['device']:<5} {'/'.join(k['dtypes']):<16} {k['description']}{tag}")
+    for b, why in sorted(UNAVAILABLE.items()):
+        print(f"[not available] {b}: {why}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="lrbench", description=__doc__)
+    p.add_argument("--data-dir", help="where Advertising.csv and nist/ are (default: $LRBENCH_DATA_DIR or data/)")
+    sub = p.add_subparsers(dest="command", required=True)
+    d = sub.add_parser("demo", help="the tutorial's comparison: every kernel on Advertising, a table and a figure")
+    d.add_argument("--out", help="PNG path for the figure (default: reports/out/advertising-<time>.png)")
+    d.add_argument("--force", action="store_true", help="replace --out if it exists")
+    d.set_defaults(func=cmd_demo)
+    f = sub.add_parser("fit", help="fit columns of a CSV file with one kernel")
+    f.add_argument("csv")
+    f.add_argument("--x", nargs="+", help="feature columns (default: every column but the target)")
+    f.add_argument("--y", help="target column (default: the last column)")
+    f.add_argument("--kernel", default="ols/numpy")
+    f.add_argument("--no-intercept", action="store_true")
+    f.add_argument("--scale", action="store_true", help="min-max scale every column first, as the tutorial did")
+    f.add_argument("--learning-rate", type=float)
+    f.add_argument("--epochs", type=int)
+    f.add_argument("--batch-size", type=int)
+    f.add_argument("--seed", type=int)
+    f.add_argument("--tol", type=float)
+    f.add_argument("--dtype", choices=("float64", "float32"))
+    f.set_defaults(func=cmd_fit)
+    ls = sub.add_parser("list", help="the registered kernels, and the backends not available here and why")
+    ls.set_defaults(func=cmd_list)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.data_dir:
+        os.environ["LRBENCH_DATA_DIR"] = args.data_dir
+    try:
+        return args.func(args)
+    except KernelError as exc:
+        print(f"lrbench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
