@@ -1,0 +1,169 @@
+"""Bad input gets a clear, specific error, one case at a time; never a NumPy warning or a silent NaN."""
+from __future__ import annotations
+
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import kernels
+from kernels import (DivergenceError, InputError, REGISTRY, SingularDesignError, UnavailableKernelError,
+                     UnknownKernelError, fit)
+from tests.helpers import kernel_params, random_problem
+
+
+@pytest.fixture(autouse=True)
+def no_warnings():
+    """Every case here must fail with our error, not with (or after) a NumPy RuntimeWarning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+def good(n=20, d=2):
+    return random_problem(n, d, seed=0)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_non_finite(where, bad):
+    X, y = good()
+    (X if where == "X" else y)[5] = bad
+    with pytest.raises(InputError, match=rf"{where} has \d+ non-finite value.*row 5"):
+        fit(X, y)
+
+
+def test_lengths_differ():
+    X, y = good()
+    with pytest.raises(InputError, match="different lengths: X has 20 rows, y has 19"):
+        fit(X, y[:-1])
+
+
+@pytest.mark.parametrize("X, y", [(np.empty((0, 2)), np.empty(0)), (np.empty(0), np.empty(0))])
+def test_empty(X, y):
+    with pytest.raises(InputError, match="empty input"):
+        fit(X, y)
+
+
+def test_no_columns():
+    with pytest.raises(InputError, match="no columns"):
+        fit(np.empty((5, 0)), np.ones(5))
+
+
+def test_bad_shapes():
+    with pytest.raises(InputError, match="X must be 1-D .* or 2-D"):
+        fit(np.ones((4, 2, 2)), np.ones(4))
+    with pytest.raises(InputError, match="y must be 1-D"):
+        fit(np.ones((4, 2)), np.ones((4, 2)))
+
+
+@pytest.mark.parametrize("fit_intercept, n, p", [(True, 3, 4), (False, 2, 3)])
+def test_fewer_rows_than_parameters(fit_intercept, n, p):
+    X, y = good(n=n, d=3)
+    with pytest.raises(InputError, match=f"fewer rows than parameters: {n} row.*{p} parameter"):
+        fit(X, y, fit_intercept=fit_intercept)
+
+
+def test_constant_column_with_intercept():
+    X, y = good(d=3)
+    X[:, 1] = 4.0
+    with pytest.raises(SingularDesignError, match="column 1 is constant .*collinear with the intercept"):
+        fit(X, y)
+    fit(X, y, fit_intercept=False)  # without an intercept a constant column is a legitimate feature
+
+
+def test_duplicate_columns():
+    X, y = good(d=3)
+    X[:, 2] = X[:, 0]
+    with pytest.raises(SingularDesignError, match="columns 0 and 2 are identical"):
+        fit(X, y)
+
+
+@pytest.mark.parametrize("name", kernel_params("ols", reference=False))
+def test_linearly_dependent_columns_are_refused_by_every_own_ols_kernel(name):
+    """Not a duplicate, but column 2 = column 0 + column 1: no unique answer, so an error, not garbage."""
+    X, y = good(n=50, d=3)
+    X[:, 2] = X[:, 0] + X[:, 1]
+    with pytest.raises(SingularDesignError, match="singular|linear combination|not determined"):
+        fit(X, y, kernel=name)
+
+
+def test_non_numeric():
+    X = np.array([["1", "2"], ["3", "x"], ["5", "6"], ["7", "8"]], dtype=object)
+    with pytest.raises(InputError, match="X must be numeric; found 'x'"):
+        fit(X, np.arange(4.0))
+
+
+def test_unknown_kernel_lists_the_known_ones():
+    with pytest.raises(UnknownKernelError) as e:
+        fit(*good(), kernel="ols/fortran")
+    msg = str(e.value)
+    assert "unknown kernel 'ols/fortran'" in msg
+    assert all(name in msg for name in REGISTRY)
+
+
+def test_unavailable_backend_says_why():
+    cuda = [b for b, why in kernels.UNAVAILABLE.items() if b == "torch-cuda"]
+    if not cuda:
+        pytest.skip("torch-cuda is available here")
+    with pytest.raises(UnavailableKernelError, match=r"'ols/torch-cuda' is not available here: torch-cuda: no CUDA device"):
+        fit(*good(), kernel="ols/torch-cuda")
+
+
+def test_unknown_and_misplaced_options():
+    with pytest.raises(InputError, match="ols/numpy does not take option.*learning_rate"):
+        fit(*good(), kernel="ols/numpy", learning_rate=0.1)
+    with pytest.raises(InputError, match="does not take option.*batch_size"):
+        fit(*good(), kernel="gd/numpy", batch_size=4)
+    with pytest.raises(InputError, match="does not support dtype float32"):
+        fit(*good(), kernel="ols/python", dtype="float32")
+    with pytest.raises(InputError, match="dtype must be one of"):
+        fit(*good(), kernel="ols/numpy", dtype="float16")
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("learning_rate", -0.1, "learning_rate must be a positive"),
+    ("learning_rate", float("nan"), "learning_rate must be a positive"),
+    ("epochs", 0, "epochs must be a positive integer"),
+    ("epochs", 2.5, "epochs must be a positive integer"),
+    ("tol", -1.0, "tol must be"),
+    ("init", [1.0], r"init must hold 3 finite numbers"),
+])
+def test_bad_gd_options(option, value, message):
+    with pytest.raises(InputError, match=message):
+        fit(*good(), kernel="gd/numpy", **{option: value})
+
+
+@pytest.mark.parametrize("name", kernel_params("gd") + kernel_params("minibatch") + kernel_params("sgd"))
+def test_divergence_stops_with_epoch_and_loss(name):
+    """A learning rate far above the stable limit: stop at the first non-finite loss, say when, suggest smaller."""
+    X, y = good(n=40, d=2)
+    X = X * 1e3
+    with pytest.raises(DivergenceError) as e:
+        fit(X, y, kernel=name, learning_rate=10.0, epochs=2000)
+    msg = str(e.value)
+    assert re.search(r"diverged: the loss (is (inf|nan) after \d+ epoch|grew from)", msg), msg
+    assert "smaller learning rate" in msg
+
+
+def test_slow_divergence_is_not_returned_silently():
+    """Just above the stable limit the loss grows slowly and stays finite: still an error, not a result."""
+    from kernels.iterative import max_stable_learning_rate
+    X, y = good(n=40, d=2)
+    lr = 1.05 * max_stable_learning_rate(X, True)
+    with pytest.raises(DivergenceError, match="grew from"):
+        fit(X, y, kernel="gd/numpy", learning_rate=lr, epochs=50)
+    fit(X, y, kernel="gd/numpy", learning_rate=0.95 * max_stable_learning_rate(X, True), epochs=50)
+
+
+def test_one_dimensional_x_is_one_feature():
+    x, y = np.arange(10.0), 2 * np.arange(10.0) + 1
+    r = fit(x, y)
+    assert r.coef.shape == (1,)
+    np.testing.assert_allclose([r.intercept, r.coef[0]], [1.0, 2.0], rtol=0, atol=1e-12)
+
+
+def test_integer_and_list_input_accepted():
+    r = fit([[1], [2], [3], [4]], [3, 5, 7, 9])
+    np.testing.assert_allclose(r.params, [1.0, 2.0], rtol=0, atol=1e-12)
