@@ -49,11 +49,18 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     result.timings.setdefault("solve", t2 - t1)
     if not (np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))):
         raise KernelError(f"{k.name} returned non-finite coefficients; this is a bug in the kernel")
+    if result.digits is None and k.algorithm == "ols":
+        # A kernel that cannot estimate its own error (the library references) is checked against ols/qr.
+        from .qr import vouch
+        try:
+            result.digits, result.cond = vouch(X, y, fit_intercept, result)
+        except SingularDesignError:
+            result.digits, result.cond = 0.0, float("inf")
     if result.digits is not None and result.digits < WARN_DIGITS:
         warnings.warn(
             f"{k.name}: the result may have only about {max(result.digits, 0):.1f} correct digits "
             f"(estimated condition number {result.cond:.3g}); centre or rescale the features, "
-            "or use a more accurate kernel",
+            "or use ols/qr (accurate, fast) or ols/exact (exact, slow)",
             AccuracyWarning, stacklevel=2,
         )
     return result

@@ -2,26 +2,62 @@
 
 No kernel that must look at every value can beat one read of the data; benchmarks report every kernel's
 time as a multiple of this, measured in the same run.
+
+Tuned for memory bandwidth: each thread reads one contiguous band of rows, X's band and y's band side by
+side in blocks (two sequential streams the prefetcher follows), summed with reassociation allowed so the
+loop vectorises. On the 2-core development machine this reads about as fast as memcpy moves bytes
+(read + write) and 1.1-2x faster than a row-by-row loop or NumPy's single-threaded sum; see
+docs/performance.md.
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit, prange
 
+from .threads import numba_threads
 
-@njit(cache=True, parallel=True, fastmath=True)
-def _sum_all(X, y):
-    """Σ X + Σ y in one parallel pass (fastmath lets the sum vectorise: only the read is measured)."""
-    n, d = X.shape
-    total = 0.0
-    for i in prange(n):
-        s = y[i]
-        for j in range(d):
-            s += X[i, j]
-        total += s
-    return total
+REASSOC = {"reassoc", "contract"}  # sums may be reordered (vectorised): only the read is measured
+BLOCK_ROWS = 2048  # rows per block: X's block and y's block are read one after the other
 
 
-def read_once(X: np.ndarray, y: np.ndarray) -> float:
-    """Read every value of X (n, d) and y (n,) once; returns their sum so the read cannot be skipped."""
-    return float(_sum_all(X, y))
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _sum(a, s, e):
+    t = 0.0
+    for i in range(s, e):
+        t += a[i]
+    return t
+
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _sum_zip(a, b, s, e):
+    t = 0.0
+    for i in range(s, e):
+        t += a[i] + b[i]
+    return t
+
+
+@njit(cache=True, parallel=True)
+def _read(xf, y, d, nparts):
+    """Σ X + Σ y: nparts bands of rows, each read as X's rows and y's rows in step (xf is X flattened)."""
+    n = y.shape[0]
+    parts = np.zeros(nparts)
+    for t in prange(nparts):
+        s, e = t * n // nparts, (t + 1) * n // nparts
+        if d == 1:
+            parts[t] = _sum_zip(xf, y, s, e)
+        else:
+            acc = 0.0
+            for b in range(s, e, BLOCK_ROWS):
+                be = min(b + BLOCK_ROWS, e)
+                acc += _sum(xf, b * d, be * d) + _sum(y, b, be)
+            parts[t] = acc
+    return parts.sum()
+
+
+def read_once(X: np.ndarray, y: np.ndarray, threads: int | None = None) -> float:
+    """Read every value of X (n, d) and y (n,) once, on every thread; returns their sum so the read cannot be skipped."""
+    X = np.ascontiguousarray(X)
+    if X.ndim == 1:
+        X = X[:, None]
+    nparts = threads or numba_threads()
+    return float(_read(X.reshape(-1), np.ascontiguousarray(y), X.shape[1], nparts))

@@ -1,10 +1,20 @@
 """Numba JIT: the loops of the Python backend compiled, fused into single passes, cached on disk.
 
 Data may be float32 or float64; every sum is accumulated in float64 (it costs nothing on the CPU).
+Parallel kernels split rows into get_threads() bands (kernels/threads.py), passed in as an argument:
+a kernel that asked numba for its thread count inside could not be cached on disk.
+
+Why the fast ones are fast (docs/performance.md has the measurements):
+- one streaming pass over X and y, no (n,)-sized temporaries, loops that vectorise (sums may be
+  reassociated: `REASSOC` changes rounding order only, never the formula);
+- OLS: co-moments of rows shifted by the previous block's mean, one pass, each block's centred co-moment
+  merged exactly into the total (Chan, Golub & LeVeque) -- as accurate as centring by the exact mean;
+- gd/numba-gram: the same statistics once, then every epoch from them in O(d²), no pass over the data.
 """
 from __future__ import annotations
 
-import numba
+import time
+
 import numpy as np
 from numba import njit, prange
 
@@ -12,94 +22,290 @@ from .contract import Options
 from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
 from .iterative import LossTracker, epoch_orders, initial_params
 from .registry import register
+from .threads import numba_threads
 
 BOTH = ("float64", "float32")
-CHUNK_BYTES = 1 << 16  # rows per chunk sized so one chunk of X stays in L2 while it is centred
+# Sums may be reordered (so the loops vectorise) and multiply-adds fused: both change rounding only.
+# No nnan/ninf/nsz/arcp/afn: those could change results on special values, not just their rounding.
+REASSOC = {"reassoc", "contract"}
+BLOCK = 2048  # rows per block: a block is summed around one shift, then merged exactly into the total
+PILOT = 64  # rows whose mean shifts the first block of each band
+BLAS_MIN_D = 8  # ols/numba-parallel hands the O(n d²) products to BLAS (syrk) from this many features
+BLAS_CHUNK_BYTES = 8 << 20  # rows per BLAS chunk: about this many bytes of the shifted (rows, d + 1) copy
 
 
-def chunk_rows(d: int) -> int:
-    return max(64, CHUNK_BYTES // (8 * (d + 1)))
+# --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _shifted_sums_d1(x, y, s, e, kx, ky):
+    """Σdx, Σdy, Σdx², Σdxdy, Σdy² over rows s:e with dx = x - kx, dy = y - ky: one vectorised pass."""
+    sx = 0.0
+    sy = 0.0
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for i in range(s, e):
+        dx = x[i] - kx
+        dy = y[i] - ky
+        sx += dx
+        sy += dy
+        sxx += dx * dx
+        sxy += dx * dy
+        syy += dy * dy
+    return sx, sy, sxx, sxy, syy
 
 
 @njit(cache=True, nogil=True)
-def _chunk_comoments(X, y, s, e, mean, M):
-    """Means and centred co-moments of z = (x, y) over rows s:e, two passes over an in-cache chunk."""
+def _comoments_d1_band(x, y, s, e, out):
+    """Rows s:e into out[0:8] = (count, Kx, Ky, mean x - Kx, mean y - Ky, Cxx, Cxy, Cyy), K the pilot mean.
+
+    Blocks are shifted by the previous block's mean: Σ(d - d̄)² = Σd² - n d̄² loses about (d̄ / sd)²
+    units of rounding, and d̄ is then one block's drift, so the loss stays a small multiple of the total
+    co-moment, as with centring by the exact mean. Means are kept as offsets from the pilot K, so the
+    differences of means in the merges do not round at the scale of a large common offset.
+    """
+    n = 0.0
+    ox = 0.0
+    oy = 0.0
+    cxx = 0.0
+    cxy = 0.0
+    cyy = 0.0
+    k0x = 0.0
+    k0y = 0.0
+    if e > s:
+        pe = min(e, s + PILOT)
+        px, py, _, _, _ = _shifted_sums_d1(x, y, s, pe, 0.0, 0.0)
+        k0x = px / (pe - s)
+        k0y = py / (pe - s)
+        kx = k0x
+        ky = k0y
+        for b in range(s, e, BLOCK):
+            be = min(b + BLOCK, e)
+            nb = float(be - b)
+            sx, sy, sxx, sxy, syy = _shifted_sums_d1(x, y, b, be, kx, ky)
+            ax = sx / nb
+            ay = sy / nb
+            bx = (kx - k0x) + ax  # the block's mean, as an offset from the pilot
+            by = (ky - k0y) + ay
+            nt = n + nb
+            dx = bx - ox
+            dy = by - oy
+            f = n * nb / nt
+            cxx += (sxx - sx * ax) + f * dx * dx
+            cxy += (sxy - sx * ay) + f * dx * dy
+            cyy += (syy - sy * ay) + f * dy * dy
+            ox += dx * (nb / nt)
+            oy += dy * (nb / nt)
+            n = nt
+            kx = k0x + bx
+            ky = k0y + by
+    out[0] = n
+    out[1] = k0x
+    out[2] = k0y
+    out[3] = ox
+    out[4] = oy
+    out[5] = cxx
+    out[6] = cxy
+    out[7] = cyy
+
+
+@njit(cache=True, nogil=True)
+def _merge_d1(parts):
+    """Chan's exact merge of per-band rows, in order: (count, x̄, ȳ, Cxx, Cxy, Cyy)."""
+    tot = np.zeros(6)
+    kx = parts[0, 1]
+    ky = parts[0, 2]
+    for t in range(parts.shape[0]):
+        nb = parts[t, 0]
+        if nb == 0.0:
+            continue
+        n = tot[0]
+        nt = n + nb
+        dx = ((parts[t, 1] - kx) + parts[t, 3]) - tot[1]  # offsets from the first band's pilot
+        dy = ((parts[t, 2] - ky) + parts[t, 4]) - tot[2]
+        f = n * nb / nt
+        tot[3] += parts[t, 5] + f * dx * dx
+        tot[4] += parts[t, 6] + f * dx * dy
+        tot[5] += parts[t, 7] + f * dy * dy
+        tot[1] += dx * (nb / nt)
+        tot[2] += dy * (nb / nt)
+        tot[0] = nt
+    tot[1] += kx
+    tot[2] += ky
+    return tot
+
+
+@njit(cache=True, nogil=True)
+def _comoments_d1_serial(x, y):
+    parts = np.empty((1, 8))
+    _comoments_d1_band(x, y, 0, x.shape[0], parts[0])
+    return _merge_d1(parts)
+
+
+@njit(cache=True, parallel=True)
+def _comoments_d1_parallel(x, y, nparts):
+    n = x.shape[0]
+    nblocks = (n + BLOCK - 1) // BLOCK
+    parts = np.empty((nparts, 8))
+    for t in prange(nparts):  # bands of whole blocks, so every block but the last is full
+        s = min(n, (t * nblocks // nparts) * BLOCK)
+        e = min(n, ((t + 1) * nblocks // nparts) * BLOCK)
+        _comoments_d1_band(x, y, s, e, parts[t])
+    return _merge_d1(parts)
+
+
+# --- OLS, any d: the same pass with (d + 1)-vectors -------------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _shifted_block(X, y, s, e, K, S, SS, dz):
+    """S = Σdz, SS = Σdz dzᵀ (lower triangle) over rows s:e, dz = (x, y) - K."""
     d = X.shape[1]
     p = d + 1
-    z = np.empty(p)
-    mean[:] = 0.0
-    M[:, :] = 0.0
+    S[:] = 0.0
+    SS[:, :] = 0.0
     for i in range(s, e):
         for j in range(d):
-            mean[j] += X[i, j]
-        mean[d] += y[i]
-    mean /= e - s
-    for i in range(s, e):
-        for j in range(d):
-            z[j] = X[i, j] - mean[j]
-        z[d] = y[i] - mean[d]
+            dz[j] = X[i, j] - K[j]
+        dz[d] = y[i] - K[d]
         for j in range(p):
-            zj = z[j]
+            zj = dz[j]
+            S[j] += zj
             for k in range(j + 1):
-                M[j, k] += zj * z[k]
+                SS[j, k] += zj * dz[k]
 
 
 @njit(cache=True, nogil=True)
-def _merge(na, mean_a, M_a, nb, mean_b, M_b):
-    """Chan et al.'s exact merge of two (count, mean, co-moment) summaries, into the first."""
-    n = na + nb
-    p = mean_a.shape[0]
-    f = na * nb / n
+def _merge_into(n, mean, M, nb, bmean, C):
+    """Chan's exact merge of (nb, bmean, C) into (n, mean, M), lower triangles; returns the new count."""
+    nt = n + nb
+    f = n * nb / nt
+    p = mean.shape[0]
     for j in range(p):
-        dj = mean_b[j] - mean_a[j]
+        dj = bmean[j] - mean[j]
         for k in range(j + 1):
-            M_a[j, k] += M_b[j, k] + f * dj * (mean_b[k] - mean_a[k])
+            M[j, k] += C[j, k] + f * dj * (bmean[k] - mean[k])
     for j in range(p):
-        mean_a[j] += (mean_b[j] - mean_a[j]) * (nb / n)
+        mean[j] += (bmean[j] - mean[j]) * (nb / nt)
+    return nt
+
+
+@njit(cache=True, nogil=True)
+def _comoments_band(X, y, s, e, K0, off, M):
+    """Rows s:e of z = (x, y): pilot mean K0, mean - K0 in off, centred co-moments (lower) in M; one pass."""
+    d = X.shape[1]
+    p = d + 1
+    off[:] = 0.0
+    M[:, :] = 0.0
+    K0[:] = 0.0
+    if e <= s:
+        return 0.0
+    K = np.zeros(p)
+    S, SS, dz, boff = np.empty(p), np.empty((p, p)), np.empty(p), np.empty(p)
+    pe = min(e, s + PILOT)
+    _shifted_block(X, y, s, pe, K, S, SS, dz)
+    K0[:] = S / (pe - s)
+    K[:] = K0
+    n = 0.0
+    for b in range(s, e, BLOCK):
+        be = min(b + BLOCK, e)
+        nb = float(be - b)
+        _shifted_block(X, y, b, be, K, S, SS, dz)
+        for j in range(p):
+            for k in range(j + 1):
+                SS[j, k] -= S[j] * S[k] / nb  # the block's centred co-moment
+            boff[j] = (K[j] - K0[j]) + S[j] / nb  # the block's mean, as an offset from the pilot
+        n = _merge_into(n, off, M, nb, boff, SS)
+        for j in range(p):
+            K[j] = K0[j] + boff[j]
     return n
 
 
 @njit(cache=True, nogil=True)
-def _comoments_serial(X, y, rows):
+def _merge_bands(counts, K0s, offs, Ms):
+    """Chan's exact merge of the bands, means as offsets from the first band's pilot; returns (mean, M)."""
+    p = K0s.shape[1]
+    off, M, boff = np.zeros(p), np.zeros((p, p)), np.empty(p)
+    n = 0.0
+    for t in range(counts.shape[0]):
+        if counts[t] > 0:
+            for j in range(p):
+                boff[j] = (K0s[t, j] - K0s[0, j]) + offs[t, j]
+            n = _merge_into(n, off, M, counts[t], boff, Ms[t])
+    return K0s[0] + off, M
+
+
+@njit(cache=True, nogil=True)
+def _comoments_serial(X, y):
+    p = X.shape[1] + 1
+    counts, K0s, offs, Ms = np.empty(1), np.empty((1, p)), np.empty((1, p)), np.empty((1, p, p))
+    counts[0] = _comoments_band(X, y, 0, X.shape[0], K0s[0], offs[0], Ms[0])
+    return _merge_bands(counts, K0s, offs, Ms)
+
+
+@njit(cache=True, parallel=True)
+def _comoments_parallel(X, y, nparts):
     n, d = X.shape
     p = d + 1
-    mean, M = np.zeros(p), np.zeros((p, p))
-    cm, cM = np.empty(p), np.empty((p, p))
-    count = 0.0
+    nblocks = (n + BLOCK - 1) // BLOCK
+    counts, K0s, offs, Ms = np.empty(nparts), np.empty((nparts, p)), np.empty((nparts, p)), np.empty((nparts, p, p))
+    for t in prange(nparts):
+        s = min(n, (t * nblocks // nparts) * BLOCK)
+        e = min(n, ((t + 1) * nblocks // nparts) * BLOCK)
+        counts[t] = _comoments_band(X, y, s, e, K0s[t], offs[t], Ms[t])
+    return _merge_bands(counts, K0s, offs, Ms)
+
+
+# --- OLS, wide d: BLAS for the products, the same shifts and merges around it -------------------------
+
+@njit(cache=True, parallel=True)
+def _shift_rows(X, y, s, e, K, Z):
+    """Z[:e-s] = (X[s:e], y[s:e]) - K, in float64, on every thread."""
+    d = X.shape[1]
+    for i in prange(e - s):
+        for j in range(d):
+            Z[i, j] = X[s + i, j] - K[j]
+        Z[i, d] = y[s + i] - K[d]
+
+
+def _comoments_blas(X: np.ndarray, y: np.ndarray):
+    """Mean and centred co-moments of (x, y): chunks shifted by the previous chunk's mean, ZᵀZ by syrk.
+
+    One read of X; the shifted chunk (the only copy, BLAS_CHUNK_BYTES) stays in cache for the product.
+    """
+    n, d = X.shape
+    p = d + 1
+    rows = max(BLOCK, BLAS_CHUNK_BYTES // (8 * p))
+    Z = np.empty((min(rows, n), p))
+    K0 = np.concatenate([X[:PILOT].mean(axis=0), [y[:PILOT].mean()]]).astype(np.float64)
+    K = K0.copy()
+    off, M, count = np.zeros(p), np.zeros((p, p)), 0.0  # off: the mean - K0 so far
     for s in range(0, n, rows):
         e = min(s + rows, n)
-        _chunk_comoments(X, y, s, e, cm, cM)
-        count = _merge(count, mean, M, float(e - s), cm, cM)
-    return mean, M
+        Zc = Z[:e - s]
+        _shift_rows(X, y, s, e, K, Zc)
+        nb = float(e - s)
+        S = Zc.sum(axis=0)
+        C = Zc.T @ Zc  # NumPy calls syrk for a product with its own transpose
+        C -= np.outer(S, S / nb)
+        boff = (K - K0) + S / nb  # the chunk's mean, as an offset from K0
+        dm = boff - off
+        M += C + (count * nb / (count + nb)) * np.outer(dm, dm)
+        off += dm * (nb / (count + nb))
+        count += nb
+        K = K0 + boff
+    return K0 + off, M
 
 
 @njit(cache=True, parallel=True)
-def _comoments_parallel(X, y, rows):
+def _raw_moments(X, y, nparts):
+    """XᵀX, Xᵀy and yᵀy (lower triangle of [X y]ᵀ[X y]) in float64: the model has no intercept to centre."""
     n, d = X.shape
     p = d + 1
-    nchunks = (n + rows - 1) // rows
-    means, Ms = np.empty((nchunks, p)), np.empty((nchunks, p, p))
-    for c in prange(nchunks):
-        s = c * rows
-        _chunk_comoments(X, y, s, min(s + rows, n), means[c], Ms[c])
-    mean, M = means[0].copy(), Ms[0].copy()
-    count = float(min(rows, n))
-    for c in range(1, nchunks):
-        s = c * rows
-        count = _merge(count, mean, M, float(min(s + rows, n) - s), means[c], Ms[c])
-    return mean, M
-
-
-@njit(cache=True, parallel=True)
-def _raw_moments(X, y, nthreads):
-    """XᵀX and Xᵀy in float64 (no centring: the model has no intercept)."""
-    n, d = X.shape
-    p = d + 1
-    parts = np.zeros((nthreads, p, p))
-    per = (n + nthreads - 1) // nthreads
-    for t in prange(nthreads):
+    parts = np.zeros((nparts, p, p))
+    for t in prange(nparts):
         P = parts[t]
-        for i in range(t * per, min((t + 1) * per, n)):
+        for i in range(t * n // nparts, (t + 1) * n // nparts):
+            P[d, d] += y[i] * y[i]
             for j in range(d):
                 xj = X[i, j]
                 P[d, j] += xj * y[i]
@@ -108,35 +314,81 @@ def _raw_moments(X, y, nthreads):
     return parts.sum(axis=0)
 
 
-def _ols(name: str, comoments):
+def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass."""
+    d = X.shape[1]
+    if d == 1:
+        x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
+        tot = _comoments_d1_parallel(x, y, numba_threads()) if parallel else _comoments_d1_serial(x, y)
+        return tot[1:3].copy(), np.array([[tot[3], 0.0], [tot[4], tot[5]]])
+    if not parallel:
+        return _comoments_serial(X, y)
+    if d >= BLAS_MIN_D:
+        numba_threads()
+        return _comoments_blas(X, y)
+    return _comoments_parallel(X, y, numba_threads())
+
+
+def _growth(n: int, d: int, parallel: bool) -> float:
+    """Terms any one sum runs through: one block's (or BLAS chunk's) rows, then one merge per block."""
+    rows = max(BLOCK, BLAS_CHUNK_BYTES // (8 * (d + 1))) if parallel and d >= BLAS_MIN_D else BLOCK
+    return float(min(n, rows + n // rows + PILOT))
+
+
+def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         d = X.shape[1]
         if fit_intercept:
-            mean, M = comoments(X, y, chunk_rows(d))
+            mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:d], mean[d]
+        elif parallel and d >= BLAS_MIN_D:
+            M = np.zeros((d + 1, d + 1))
+            M[:d, :d], M[d, :d], M[d, d] = X.T @ X, X.T @ y, y @ y  # BLAS, reading X in place
+            x_mean, y_mean = None, 0.0
         else:
-            M = _raw_moments(X, y, numba.get_num_threads())
+            M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
         G = np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T
+        yy = float(M[d, d]) if fit_intercept else float(np.dot(y, y))
         beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=UNIT_ROUNDOFF["float64"],
-                                        u_input=UNIT_ROUNDOFF[opts.dtype])
+                                        u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
+                                        x_mean=x_mean, y_mean=float(y_mean))
         return ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits)
-    solve.__doc__ = "One pass: per-chunk centred co-moments of (x, y) merged exactly (Chan), O(n d²)."
+    solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
+                     "no n-sized temporaries.")
     return solve
 
 
 register("ols", "numba", dtypes=BOTH,
-         description="one pass, per-chunk centred co-moments merged exactly; no temporaries")(
-    _ols("ols/numba", _comoments_serial))
+         description="one compiled pass: co-moments of block-shifted rows merged exactly; no temporaries")(
+    _ols("ols/numba", parallel=False))
 register("ols", "numba-parallel", dtypes=BOTH,
-         description="the one-pass co-moments over chunks on every core (prange), merged exactly")(
-    _ols("ols/numba-parallel", _comoments_parallel))
+         description=f"the one-pass co-moments on every core; from d = {BLAS_MIN_D} the products by BLAS "
+                     "syrk on shifted chunks")(
+    _ols("ols/numba-parallel", parallel=True))
 
 
-@njit(cache=True, nogil=True)
-def _gd_pass(X, y, b, w, gw, s, e):
-    """Loss and gradient sums over rows s:e in one pass: returns (Σe², Σe); Σe·x added into gw."""
+# --- full-batch gradient descent: loss and gradient fused in one pass an epoch ---------------------
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _gd_band_d1(x, y, b, w, s, e):
+    """Σr², Σr, Σr·x over rows s:e with r = b + w x - y, one vectorised pass."""
+    sse = 0.0
+    gb = 0.0
+    gw = 0.0
+    for i in range(s, e):
+        xi = x[i]
+        r = b + w * xi - y[i]
+        sse += r * r
+        gb += r
+        gw += r * xi
+    return sse, gb, gw
+
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _gd_band(X, y, b, w, gw, s, e):
+    """Σr², Σr over rows s:e, Σr·x added into gw, with r = b + X w - y: one pass."""
     d = X.shape[1]
     sse = 0.0
     gb = 0.0
@@ -152,19 +404,27 @@ def _gd_pass(X, y, b, w, gw, s, e):
 
 
 @njit(cache=True, nogil=True)
-def _gd_epoch_serial(X, y, b, w, gw, nthreads):
+def _gd_epoch_serial(X, x, y, b, w, gw, nparts):
     gw[:] = 0.0
-    return _gd_pass(X, y, b, w, gw, 0, X.shape[0])
+    if X.shape[1] == 1:
+        sse, gb, g = _gd_band_d1(x, y, b, w[0], 0, y.shape[0])
+        gw[0] = g
+        return sse, gb
+    return _gd_band(X, y, b, w, gw, 0, y.shape[0])
 
 
 @njit(cache=True, parallel=True)
-def _gd_epoch_parallel(X, y, b, w, gw, nthreads):
+def _gd_epoch_parallel(X, x, y, b, w, gw, nparts):
     n, d = X.shape
-    per = (n + nthreads - 1) // nthreads
-    parts = np.zeros((nthreads, d + 2))
-    for t in prange(nthreads):
+    parts = np.zeros((nparts, d + 2))
+    for t in prange(nparts):
+        s, e = t * n // nparts, (t + 1) * n // nparts
         part = parts[t]
-        sse, gb = _gd_pass(X, y, b, w, part[2:], t * per, min((t + 1) * per, n))
+        if d == 1:
+            sse, gb, g = _gd_band_d1(x, y, b, w[0], s, e)
+            part[2] = g
+        else:
+            sse, gb = _gd_band(X, y, b, w, part[2:], s, e)
         part[0] = sse
         part[1] = gb
     tot = parts.sum(axis=0)
@@ -172,15 +432,17 @@ def _gd_epoch_parallel(X, y, b, w, gw, nthreads):
     return tot[0], tot[1]
 
 
-def _gd(name: str, epoch):
+def _gd(name: str, epoch, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         n = X.shape[0]
+        x = X.reshape(-1) if X.shape[1] == 1 else y  # d = 1 reads x as a unit-stride vector; else unused
+        nparts = numba_threads() if parallel else 1
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         gw = np.empty_like(w)
         tr = LossTracker(opts, name)
         while True:
-            sse, gb = epoch(X, y, b, w, gw, numba.get_num_threads())
+            sse, gb = epoch(X, x, y, b, w, gw, nparts)
             if tr.record(sse / n):
                 break
             w -= (2.0 * opts.learning_rate / n) * gw
@@ -192,11 +454,73 @@ def _gd(name: str, epoch):
 
 
 register("gd", "numba", dtypes=BOTH, description="loss and gradient fused into one compiled pass an epoch")(
-    _gd("gd/numba", _gd_epoch_serial))
+    _gd("gd/numba", _gd_epoch_serial, parallel=False))
 register("gd", "numba-parallel", dtypes=BOTH,
          description="the fused pass split across every core (prange), partial gradients summed")(
-    _gd("gd/numba-parallel", _gd_epoch_parallel))
+    _gd("gd/numba-parallel", _gd_epoch_parallel, parallel=True))
 
+
+# --- gradient descent from sufficient statistics: one pass, then O(d²) an epoch ----------------------
+
+@njit(cache=True, nogil=True)
+def _gram_epochs(C, c, syy, xbar, ybar, n, b, w, lr, epochs, tol, fit_intercept, hist):
+    """Every epoch of full-batch descent from the centred statistics; returns (losses recorded, b).
+
+    With x̃ = x - x̄, ỹ = y - ȳ and δ = b + w·x̄ - ȳ, the residual is r = δ + w·x̃ - ỹ, so
+    Σr² = nδ² + wᵀCw - 2wᵀc + Σỹ², Σr = nδ and Σr x = Cw - c + nδ x̄: the iterates of plain descent.
+    Stops as LossTracker does (epoch budget, |Δloss| < tol, a non-finite loss), so the history replays.
+    """
+    d = w.shape[0]
+    Cw = np.empty(d)
+    step = 2.0 * lr / n
+    for k in range(epochs + 1):
+        delta = b - ybar
+        for j in range(d):
+            delta += w[j] * xbar[j]
+        quad = 0.0
+        for j in range(d):
+            acc = 0.0
+            for m in range(d):
+                acc += C[j, m] * w[m]
+            Cw[j] = acc
+            quad += w[j] * (acc - 2.0 * c[j])
+        loss = (n * delta * delta + quad + syy) / n
+        hist[k] = loss
+        if not np.isfinite(loss) or k == epochs:
+            return k + 1, b
+        if k >= 1 and tol > 0 and abs(hist[k - 1] - loss) < tol:
+            return k + 1, b
+        for j in range(d):
+            w[j] -= step * (Cw[j] - c[j] + n * delta * xbar[j])
+        if fit_intercept:
+            b -= step * n * delta
+    return epochs + 1, b
+
+
+@register("gd", "numba-gram", dtypes=BOTH,
+          description="XᵀX, Xᵀy, means once in one parallel pass, then every epoch in O(d²) from them")
+def gd_gram(data, fit_intercept: bool, opts: Options):
+    """Full-batch gradient descent from sufficient statistics: one O(n d²) pass, then O(d²) an epoch.
+
+    The same iterates and loss history as gd/numba to rounding; the loss is formed from the statistics,
+    so where the fit is almost exact (Σr² ≪ Σỹ²) it carries an absolute error of about u·Σỹ²/n.
+    """
+    X, y = data
+    n, d = X.shape
+    mean, M = comoments(X, y, parallel=True)
+    C = np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T
+    b, w = initial_params(opts, d, fit_intercept)
+    hist = np.empty(opts.epochs + 1)
+    count, b = _gram_epochs(C, M[d, :d].copy(), M[d, d], mean[:d].copy(), mean[d], float(n), b, w,
+                            opts.learning_rate, opts.epochs, opts.tol, fit_intercept, hist)
+    tr = LossTracker(opts, "gd/numba-gram")
+    for k in range(count):  # the tracker sees the same losses and stops (or raises) at the same epoch
+        if tr.record(hist[k]):
+            break
+    return tr.result(b, w)
+
+
+# --- stochastic and mini-batch descent ------------------------------------------------------------
 
 @njit(cache=True, nogil=True)
 def _sse(X, y, b, w):
@@ -275,3 +599,27 @@ def minibatch(data, fit_intercept: bool, opts: Options):
     while not tr.record(_sse(X, y, b, w) / n):
         b = _minibatch_epoch(X, y, next(orders), opts.batch_size, b, w, gw, opts.learning_rate, fit_intercept)
     return tr.result(b, w)
+
+
+# --- compile time ---------------------------------------------------------------------------------
+
+def compile_seconds() -> dict[str, float]:
+    """Seconds to compile afresh (no disk cache) every compiled function of this module used so far.
+
+    Each function is recompiled from its Python source for the signatures it has been called with;
+    functions it calls are reused as compiled, so each figure is that function's own compile time.
+    A new process's first call (compile or cache load, everything included) is timed by
+    benchmarks/bench_compile.py.
+    """
+    from numba.core.registry import CPUDispatcher
+
+    out = {}
+    for name, fn in sorted(globals().items()):
+        if isinstance(fn, CPUDispatcher) and fn.signatures:
+            opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
+            fresh = njit(**opts, cache=False)(fn.py_func)
+            t0 = time.perf_counter()
+            for sig in fn.signatures:
+                fresh.compile(sig)
+            out[name] = time.perf_counter() - t0
+    return out

@@ -19,12 +19,14 @@ def ols(data, fit_intercept: bool, opts: Options):
     if fit_intercept:
         x_mean, y_mean = X.mean(axis=0), y.mean()
         Xc = X - x_mean  # (n, d) temporary
-        G, c = Xc.T @ Xc, Xc.T @ (y - y_mean)
+        yc = y - y_mean
+        G, c, yy = Xc.T @ Xc, Xc.T @ yc, yc @ yc
     else:
         x_mean, y_mean = None, 0.0
-        G, c = X.T @ X, X.T @ y
+        G, c, yy = X.T @ X, X.T @ y, y @ y
     u = UNIT_ROUNDOFF[opts.dtype]
-    beta, cond, digits = solve_gram(G, c, kernel="ols/numpy", u_acc=u, u_input=u)
+    beta, cond, digits = solve_gram(G, c, kernel="ols/numpy", u_acc=u, u_input=u, n=X.shape[0], yy=float(yy),
+                                    x_mean=x_mean, y_mean=float(y_mean))
     return ols_result("ols/numpy", beta, x_mean, y_mean, cond=cond, digits=digits)
 
 

@@ -26,9 +26,11 @@ def ols(data, fit_intercept: bool, opts: Options):
         x_mean, y_mean = [0.0] * d, 0.0
     G = [[0.0] * d for _ in range(d)]
     c = [0.0] * d
+    yy = 0.0
     for r, yi in zip(rows, ys):
         xc = [r[j] - x_mean[j] for j in range(d)]
         yc = yi - y_mean
+        yy += yc * yc
         for j in range(d):
             c[j] += xc[j] * yc
             Gj = G[j]
@@ -38,7 +40,8 @@ def ols(data, fit_intercept: bool, opts: Options):
         for k in range(j):
             G[k][j] = G[j][k]
     u = UNIT_ROUNDOFF["float64"]
-    beta, cond, digits = solve_gram(G, c, kernel="ols/python", u_acc=u, u_input=u)
+    beta, cond, digits = solve_gram(G, c, kernel="ols/python", u_acc=u, u_input=u, n=n, yy=yy,
+                                    x_mean=x_mean if fit_intercept else None, y_mean=y_mean)
     return ols_result("ols/python", beta, x_mean if fit_intercept else None, y_mean, cond=cond, digits=digits)
 
 

@@ -15,9 +15,12 @@ UNAVAILABLE: dict[str, str] = {}  # backend -> why it is not registered here
 BACKEND_MODULES = {
     "kernels.python_": ("python",),
     "kernels.numpy_": ("numpy",),
-    "kernels.numba_": ("numba", "numba-parallel"),
+    "kernels.numba_": ("numba", "numba-parallel", "numba-gram"),
     "kernels.torch_": ("torch-cpu", "torch-cuda"),
+    "kernels.triton_fused": ("triton",),
     "kernels.references": ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda"),
+    "kernels.exact": ("exact",),
+    "kernels.qr": ("qr",),
 }
 
 

@@ -43,14 +43,16 @@ def _ols(name: str):
         if fit_intercept:
             x_mean, y_mean = X.mean(dim=0), y.mean()
             Xc = X - x_mean  # (n, d) temporary on the device
-            G, c = Xc.T @ Xc, Xc.T @ (y - y_mean)
+            yc = y - y_mean
+            G, c, yy = Xc.T @ Xc, Xc.T @ yc, yc @ yc
             x_mean, y_mean = x_mean.double().cpu().numpy(), float(y_mean)
         else:
-            G, c = X.T @ X, X.T @ y
+            G, c, yy = X.T @ X, X.T @ y, y @ y
             x_mean, y_mean = None, 0.0
         u = UNIT_ROUNDOFF[opts.dtype]
         beta, cond, digits = solve_gram(G.double().cpu().numpy(), c.double().cpu().numpy(), kernel=name,
-                                        u_acc=u, u_input=u)
+                                        u_acc=u, u_input=u, n=X.shape[0], yy=float(yy), x_mean=x_mean,
+                                        y_mean=y_mean)
         return ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits)
     solve.__doc__ = "Normal equations on centred columns as tensor ops (mean, subtract, matmul); d x d solve on the host."
     return solve

@@ -1,0 +1,191 @@
+"""Accuracy (asv track_): LRE against NIST's certified values, coefficient error against statsmodels,
+and gradient descent's distance from the least-squares solution and excess loss per epoch.
+
+Each class computes all its values once in setup_cache (asv runs it once and hands the result to every
+parameter combination); a kernel that refuses a problem (e.g. singular to working precision) is skipped
+with its reason, not recorded as a number.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from kernels import fit
+from kernels.accuracy import lre
+from kernels.datasets import load_nist, make_regression, nist_problems
+from kernels.errors import DataFileError, KernelError
+
+from .common import EPOCHS, PROFILE, BATCH_SIZE, LEARNING_RATES, get, kernel_names
+
+_NO_NIST = "(NIST data not found)"
+_REFUSED = "refused: "
+
+
+def _nist_names() -> list[str]:
+    try:
+        return nist_problems()
+    except DataFileError:
+        return [_NO_NIST]  # setup skips it, saying where the data was looked for
+
+
+def _fit_params(name: str, X, y, fit_intercept: bool = True, **opts) -> np.ndarray:
+    """(intercept, coef...) of one validated fit, or coef alone without an intercept."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # AccuracyWarning: the measured error is the point here
+        r = fit(X, y, kernel=name, fit_intercept=fit_intercept, **opts)
+    return r.params if fit_intercept else r.coef
+
+
+class NistLRE:
+    """Digits of agreement (LRE, 0-15) of each OLS kernel's coefficients with NIST's certified values."""
+
+    param_names = ["kernel", "problem"]
+    params = [kernel_names(("ols",)), _nist_names()]
+    rounds = 1
+    timeout = 600
+
+    def setup_cache(self):
+        values = {}
+        for problem in self.params[1]:
+            try:
+                ds = load_nist(problem)
+            except DataFileError as exc:
+                values.update({(k, problem): f"no data: {exc}" for k in self.params[0]})
+                continue
+            for name in self.params[0]:
+                try:
+                    est = _fit_params(get(name).name, ds.X, ds.y, ds.fit_intercept)
+                except (KernelError, NotImplementedError) as exc:
+                    values[(name, problem)] = _REFUSED + str(exc)
+                    continue
+                values[(name, problem)] = lre(est, ds.certified)
+        return values
+
+    setup_cache.timeout = 1200
+
+    def setup(self, values, name, problem):
+        v = values[(name, problem)]
+        if isinstance(v, str):
+            raise NotImplementedError(v)
+
+    def track_lre(self, values, name, problem):
+        return values[(name, problem)]
+
+    track_lre.unit = "digits"
+
+
+_CASES = {"well-conditioned": 0.0, "collinear 0.999": 0.999}
+
+
+class CoefErrorVsStatsmodels:
+    """max |β - β_statsmodels| / max |β_statsmodels| over (intercept, coef) on seeded synthetic data, d = 10."""
+
+    param_names = ["kernel", "case"]
+    params = [kernel_names(("ols",), predicate=lambda k: k.backend != "statsmodels"), list(_CASES)]
+    rounds = 1
+    timeout = 600
+
+    def setup_cache(self):
+        values = {}
+        for case, rho in _CASES.items():
+            ds = make_regression(PROFILE.accuracy_rows, 10, collinearity=rho, seed=1)
+            try:
+                ref = _fit_params(get("ols/statsmodels").name, ds.X, ds.y)
+            except NotImplementedError as exc:
+                values.update({(k, case): f"no reference: {exc}" for k in self.params[0]})
+                continue
+            for name in self.params[0]:
+                try:
+                    est = _fit_params(get(name).name, ds.X, ds.y)
+                except (KernelError, NotImplementedError) as exc:
+                    values[(name, case)] = _REFUSED + str(exc)
+                    continue
+                values[(name, case)] = float(np.max(np.abs(est - ref)) / np.max(np.abs(ref)))
+        return values
+
+    setup_cache.timeout = 1200
+
+    def setup(self, values, name, case):
+        v = values[(name, case)]
+        if isinstance(v, str):
+            raise NotImplementedError(v)
+
+    def track_coef_error(self, values, name, case):
+        return values[(name, case)]
+
+    track_coef_error.unit = "relative"
+
+
+def _iterative_runs():
+    """Every iterative kernel at EPOCHS epochs on the accuracy data: distance from OLS and excess loss curve."""
+    out = {}
+    for d in PROFILE.features:
+        ds = make_regression(PROFILE.accuracy_rows, d, seed=2)
+        A = np.hstack([np.ones((ds.X.shape[0], 1)), ds.X])
+        ols, *_ = np.linalg.lstsq(A, ds.y, rcond=None)  # SVD: the reference solution
+        r = A @ ols - ds.y
+        best = float(r @ r) / ds.y.shape[0]
+        for name in kernel_names(("gd", "sgd", "minibatch")):
+            try:
+                k = get(name)
+                opts = {"learning_rate": LEARNING_RATES[k.algorithm], "epochs": EPOCHS, "tol": 0.0}
+                if k.algorithm == "minibatch":
+                    opts["batch_size"] = BATCH_SIZE
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    res = fit(ds.X, ds.y, kernel=name, **opts)
+            except (KernelError, NotImplementedError) as exc:
+                out[(name, d)] = _REFUSED + str(exc)
+                continue
+            out[(name, d)] = {
+                "distance": float(np.linalg.norm(res.params - ols) / np.linalg.norm(ols)),
+                "excess": [(float(v) - best) / best for v in res.loss_history],
+            }
+    return out
+
+
+class _IterativeCache:
+    """Shared setup_cache (asv keys it by this one function): each iterative kernel is fitted once."""
+
+    def setup_cache(self):
+        return _iterative_runs()
+
+    setup_cache.timeout = 1800
+
+
+class GdDistanceFromOLS(_IterativeCache):
+    """‖θ - θ_OLS‖ / ‖θ_OLS‖ after EPOCHS epochs, θ = (intercept, coef), on seeded synthetic data."""
+
+    param_names = ["kernel", "d"]
+    params = [kernel_names(("gd", "sgd", "minibatch")), list(PROFILE.features)]
+    rounds = 1
+    timeout = 600
+
+    def setup(self, runs, name, d):
+        if isinstance(runs[(name, d)], str):
+            raise NotImplementedError(runs[(name, d)])
+
+    def track_distance(self, runs, name, d):
+        return runs[(name, d)]["distance"]
+
+    track_distance.unit = "relative"
+
+
+class GdLossCurve(_IterativeCache):
+    """(MSE after k epochs - least-squares MSE) / least-squares MSE, k = 0..EPOCHS, at the largest d."""
+
+    param_names = ["kernel", "epoch"]
+    params = [kernel_names(("gd", "sgd", "minibatch")), list(range(EPOCHS + 1))]
+    rounds = 1
+    timeout = 600
+
+    def setup(self, runs, name, epoch):
+        run = runs[(name, max(PROFILE.features))]
+        if isinstance(run, str):
+            raise NotImplementedError(run)
+
+    def track_excess_loss(self, runs, name, epoch):
+        return runs[(name, max(PROFILE.features))]["excess"][epoch]
+
+    track_excess_loss.unit = "relative"

@@ -1,0 +1,105 @@
+"""Time: every kernel's solve across sizes, the machine's read floor, and each backend's data preparation.
+
+The timed call is `kernel.solve` alone: the conversion or host-to-device transfer (`kernel.prepare`) and any
+JIT compilation happen in setup, and are timed by `Prepare` and `bench_compile` instead.
+"""
+from __future__ import annotations
+
+from kernels.floor import read_once
+
+from .common import (PROFILE, check_budget, check_size, data, get, has_own_prepare, kernel_names, options,
+                     warm_up)
+
+SLOW_FIT_S = 0.5
+_SIZES = list(PROFILE.sizes)
+_FEATURES = sorted(set(PROFILE.features) | set(PROFILE.wide))
+_prepared: dict = {}  # one prepared input per process: asv re-runs setup before every sample
+
+
+def _prepared_for(kernel, n: int, d: int, opts):
+    """kernel.prepare(X, y) for this size, made once per process (a transfer or list conversion is slow)."""
+    key = (kernel.name, n, d)
+    if key not in _prepared:
+        _prepared.clear()  # free the previous size's copy first
+        X, y = data(n, d)
+        warm_up(kernel, X, y)
+        _prepared[key] = kernel.prepare(X, y, opts)
+        if kernel.sync:
+            kernel.sync()
+    return _prepared[key]
+
+
+class Fit:
+    """One fit (intercept included) of every registered kernel; gradient descent at a fixed number of epochs."""
+
+    param_names = ["kernel", "n", "d"]
+    params = [kernel_names(), _SIZES, _FEATURES]
+    rounds = PROFILE.rounds
+    repeat = PROFILE.repeat
+    timeout = 600
+
+    def setup(self, name, n, d):
+        kernel = get(name)
+        check_size(kernel, n, d)
+        if check_budget(kernel, n, d) > SLOW_FIT_S:
+            self.warmup_time = 0.0  # setup's warm-up call already compiled it; one more slow fit buys nothing
+        self.kernel, self.opts = kernel, options(kernel)
+        self.data = _prepared_for(kernel, n, d, self.opts)
+
+    def time_fit(self, name, n, d):
+        self.kernel.solve(self.data, True, self.opts)
+        if self.kernel.sync:  # a GPU kernel returns before its work is done: wait for it before the clock
+            self.kernel.sync()
+
+
+class ReadFloor:
+    """The machine's floor: one parallel read of X and y (kernels.floor.read_once); no fit can beat it."""
+
+    param_names = ["n", "d"]
+    params = [_SIZES, _FEATURES]
+    rounds = PROFILE.rounds
+    repeat = PROFILE.repeat
+    timeout = 300
+
+    def setup(self, n, d):
+        check_size(None, n, d)
+        self.X, self.y = data(n, d)
+        read_once(self.X[:16], self.y[:16])  # compile (or load from numba's cache) outside the clock
+
+    def time_read_once(self, n, d):
+        read_once(self.X, self.y)
+
+
+def _prepare_backends() -> list[str]:
+    """One kernel per backend whose prepare converts or moves the data (lists, tensors, a device)."""
+    names = kernel_names(predicate=has_own_prepare)
+    by_backend: dict[str, str] = {}
+    for name in names:  # prefer the OLS kernel: the cheapest fit, so the budget check skips least
+        backend = name.partition("/")[2]
+        if backend not in by_backend or name.startswith("ols/"):
+            by_backend[backend] = name
+    return sorted(by_backend.values()) or ["(none selected)"]
+
+
+class Prepare:
+    """kernel.prepare alone: the list conversion of pure Python, the tensor wrap of torch, the host-to-device
+    transfer of CUDA backends (synchronised). Kernels whose prepare is a no-op view are not listed."""
+
+    param_names = ["kernel", "n", "d"]
+    params = [_prepare_backends(), _SIZES, _FEATURES]
+    rounds = PROFILE.rounds
+    repeat = PROFILE.repeat
+    timeout = 300
+
+    def setup(self, name, n, d):
+        kernel = get(name)
+        check_size(kernel, n, d)
+        check_budget(kernel, n, d)  # no conversion for a fit that is not run
+        self.kernel, self.opts = kernel, options(kernel)
+        self.X, self.y = data(n, d)
+        warm_up(kernel, self.X, self.y)
+
+    def time_prepare(self, name, n, d):
+        self.kernel.prepare(self.X, self.y, self.opts)
+        if self.kernel.sync:
+            self.kernel.sync()

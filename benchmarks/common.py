@@ -1,0 +1,208 @@
+"""What every benchmark shares: the profile (sizes), the kernels to run, seeded data, fixed options, skips.
+
+Profiles (environment variable LRBENCH_PROFILE, default "quick"):
+  quick  a few sizes; the whole suite runs in a few minutes on a 2-core machine (what `make report` runs)
+  full   n from 1e2 to 1e7, d in {1, 10} and d = 100 for OLS at n >= 1e5
+  tiny   two small sizes, for the tests of the suite and the report
+LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
+"""
+from __future__ import annotations
+
+import fnmatch
+import functools
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+# asv-managed environments install the package into site-packages, where its default cache and data folders
+# would be wrong: point both at this checkout unless the user chose others.
+os.environ.setdefault("LRBENCH_CACHE_DIR", str(REPO / ".cache"))
+os.environ.setdefault("LRBENCH_DATA_DIR", str(REPO / "data"))
+
+import importlib  # noqa: E402
+
+from kernels import REGISTRY, Kernel  # noqa: E402  (after the environment defaults above)
+from kernels.contract import ITERATIVE, Options, prepare_numpy  # noqa: E402
+from kernels.datasets import make_regression  # noqa: E402
+
+# Libraries the reference kernels import lazily on their first call (statsmodels.api, sklearn.linear_model,
+# torch._dynamo via torch.optim: 1-2 s each). asv forks every benchmark from one process that imported this
+# module; importing them here, once, keeps that cost out of every benchmark's setup. Imports start no worker
+# threads, so forking stays safe; nothing is run here, so no thread pool (numba, OpenMP) is started.
+for _module in ("statsmodels.api", "sklearn.linear_model", "torch._dynamo"):
+    try:
+        importlib.import_module(_module)
+    except ImportError:
+        pass
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The sizes one profile runs."""
+
+    name: str
+    sizes: tuple[int, ...]  # n, rows
+    features: tuple[int, ...]  # d, columns
+    wide: tuple[int, ...]  # extra d for OLS only, at n >= WIDE_MIN_ROWS
+    memory_sizes: tuple[int, ...]  # n for the peak-memory measure (d = MEMORY_FEATURES)
+    accuracy_rows: int  # n of the synthetic accuracy problems and the loss curves
+    rounds: int  # asv rounds (separate processes) of each timing
+    repeat: tuple[int, int, float]  # asv (min samples, max samples, max seconds) a round
+    compile_states: tuple[str, ...]  # numba first call: "cold" (compiles) and/or "cached" (loads from disk)
+
+
+PROFILES = {
+    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(1, 10), wide=(),
+                     memory_sizes=(100_000, 1_000_000), accuracy_rows=10_000, rounds=1, repeat=(1, 5, 2.0),
+                     compile_states=("cold",)),
+    "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),
+                    wide=(100,), memory_sizes=(100_000, 1_000_000, 10_000_000), accuracy_rows=100_000,
+                    rounds=2, repeat=(1, 10, 20.0), compile_states=("cold", "cached")),
+    "tiny": Profile("tiny", sizes=(100, 1_000), features=(1, 3), wide=(), memory_sizes=(1_000,),
+                    accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",)),
+}
+
+WIDE_MIN_ROWS = 100_000
+MEMORY_FEATURES = 10
+FIT_BUDGET_S = 10.0  # a fit estimated to take longer than this is skipped (pure-Python loops at large n)
+ESTIMATE_ABOVE_N = 10_000  # below this every kernel fits in well under FIT_BUDGET_S: no estimate needed
+CALIBRATION_ROWS = 2_000
+MEMORY_HEADROOM = 4.0  # skip a size whose input times this exceeds the memory available now
+
+# Gradient descent at a fixed number of epochs (tol = 0: every epoch runs), so the time per epoch compares.
+# Learning rates: stable on make_regression's standard-normal features (full batch: lr < 1/λmax(AᵀA/n) ≈ 0.5
+# at n = 100, d = 10; one row at a time: 2·lr·|x|² < 2 with |x|² ≈ d + 1).
+EPOCHS = 10
+LEARNING_RATES = {"gd": 0.2, "sgd": 0.01, "minibatch": 0.05}
+BATCH_SIZE = 32
+
+
+def profile() -> Profile:
+    """The profile named by $LRBENCH_PROFILE (default quick); an unknown name is an error naming the known."""
+    name = os.environ.get("LRBENCH_PROFILE", "quick")
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(f"LRBENCH_PROFILE={name!r} is not a profile; known: {', '.join(PROFILES)}") from None
+
+
+PROFILE = profile()
+
+
+def selected(names) -> list[str]:
+    """The kernel names matching $LRBENCH_KERNELS (comma-separated shell patterns; default every kernel)."""
+    patterns = [p.strip() for p in os.environ.get("LRBENCH_KERNELS", "*").split(",") if p.strip()]
+    return [n for n in sorted(names) if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+
+def kernel_names(algorithms=None, predicate=None) -> list[str]:
+    """Registered kernels (of the given algorithms), filtered by $LRBENCH_KERNELS; sorted for stable params."""
+    names = [k.name for k in REGISTRY.values()
+             if (algorithms is None or k.algorithm in algorithms) and (predicate is None or predicate(k))]
+    # asv needs at least one value per parameter; a placeholder that setup skips keeps discovery working.
+    return selected(names) or ["(none selected)"]
+
+
+def get(name: str) -> Kernel:
+    """The kernel, or NotImplementedError (asv: skipped) when it is not registered in this environment."""
+    if name not in REGISTRY:
+        raise NotImplementedError(f"{name}: not registered here")
+    return REGISTRY[name]
+
+
+def options(kernel: Kernel, epochs: int = EPOCHS) -> Options:
+    """The fixed benchmark options: OLS takes none; gradient descent runs `epochs` epochs at a stable rate."""
+    if kernel.algorithm not in ITERATIVE:
+        return Options()
+    return Options(learning_rate=LEARNING_RATES[kernel.algorithm], epochs=epochs, tol=0.0,
+                   batch_size=BATCH_SIZE)
+
+
+def input_bytes(n: int, d: int) -> int:
+    """Bytes of X (n, d) and y (n,) in float64."""
+    return 8 * n * (d + 1)
+
+
+def available_memory() -> int:
+    """Bytes of memory available now (MemAvailable), or the physical total where /proc is absent."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def check_size(kernel: Kernel | None, n: int, d: int) -> None:
+    """Skip (NotImplementedError) the sizes this profile does not run for this kernel, or that would not fit."""
+    if d in PROFILE.wide and d not in PROFILE.features:
+        if kernel is not None and kernel.algorithm != "ols":
+            raise NotImplementedError(f"d = {d} is run for OLS kernels only")
+        if n < WIDE_MIN_ROWS:
+            raise NotImplementedError(f"d = {d} is run at n >= {WIDE_MIN_ROWS} only")
+    need = MEMORY_HEADROOM * input_bytes(n, d)
+    if need > available_memory():
+        raise NotImplementedError(f"n = {n}, d = {d} needs about {need / 2**30:.1f} GiB; not available now")
+
+
+@functools.lru_cache(maxsize=4)
+def data(n: int, d: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded synthetic (X, y), cached on disk when large and in memory for the process (asv re-runs setup)."""
+    ds = make_regression(n, d, seed=0)
+    return ds.X, ds.y
+
+
+def warm_up(kernel: Kernel, X: np.ndarray, y: np.ndarray) -> None:
+    """One small fit so JIT compilation, cache loading and lazy imports happen outside the timed call."""
+    opts = options(kernel, epochs=1)
+    m = min(X.shape[0], 64)
+    kernel.solve(kernel.prepare(X[:m], y[:m], opts), True, opts)
+    if kernel.sync:
+        kernel.sync()
+
+
+def timed_fit(kernel: Kernel, X: np.ndarray, y: np.ndarray, opts: Options) -> float:
+    """Seconds of one prepare + solve, synchronised when the kernel runs on a device."""
+    t0 = time.perf_counter()
+    kernel.solve(kernel.prepare(X, y, opts), True, opts)
+    if kernel.sync:
+        kernel.sync()
+    return time.perf_counter() - t0
+
+
+@functools.lru_cache(maxsize=None)
+def estimated_seconds(name: str, n: int, d: int) -> float:
+    """One fit's time at n rows, extrapolated linearly from the best of two fits on CALIBRATION_ROWS rows.
+
+    Every kernel here is O(n) in time at fixed d and epochs; the estimate only decides what to skip.
+    """
+    if n <= ESTIMATE_ABOVE_N:
+        return 0.0
+    kernel = REGISTRY[name]
+    X, y = data(CALIBRATION_ROWS, d)
+    warm_up(kernel, X, y)
+    opts = options(kernel, epochs=1)
+    per_epoch = min(timed_fit(kernel, X, y, opts) for _ in range(2))
+    epochs = EPOCHS if kernel.algorithm in ITERATIVE else 1
+    return per_epoch * epochs * n / CALIBRATION_ROWS
+
+
+def check_budget(kernel: Kernel, n: int, d: int) -> float:
+    """Skip a fit estimated to take longer than FIT_BUDGET_S (pure-Python loops at large n); else the estimate."""
+    est = estimated_seconds(kernel.name, n, d)
+    if est > FIT_BUDGET_S:
+        raise NotImplementedError(
+            f"{kernel.name} at n = {n}, d = {d}: one fit would take about {est:.0f} s (> {FIT_BUDGET_S:.0f} s)"
+        )
+    return est
+
+
+def has_own_prepare(kernel: Kernel) -> bool:
+    """Whether the kernel converts or moves the data before solving (lists, tensors, a device)."""
+    return kernel.prepare is not prepare_numpy

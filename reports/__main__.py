@@ -1,0 +1,59 @@
+"""python -m reports [RESULTS] [--baseline RESULTS]: asv results JSON in, one self-contained HTML page out.
+
+RESULTS is an asv results file (.asv/results/MACHINE/COMMIT-ENV.json) or a results folder (its newest
+file is used; default .asv/results). With --baseline, the page also compares the two runs.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .build import Report, write_png_files
+from .output import PAGE, new_folder, point_latest, write_index
+from .results import ReportError, load_run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m reports", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("results", nargs="?", default=".asv/results",
+                   help="asv results file, or a results folder whose newest file is used (default: .asv/results)")
+    p.add_argument("--baseline", help="a second results file (or folder) to compare against, e.g. another commit")
+    p.add_argument("--out", default="reports/out", help="where report folders go (default: reports/out)")
+    p.add_argument("--title", default="lrbench: linear regression, written several ways, measured")
+    p.add_argument("--no-extras", action="store_true",
+                   help="only what asv measured: skip the parts computed when the report is written "
+                        "(Advertising demo, accuracy ceilings and sweep, this machine's libraries)")
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        print(f"reports: reading {args.results}", flush=True)
+        run = load_run(args.results)
+        baseline = None
+        if args.baseline:
+            print(f"reports: reading baseline {args.baseline}", flush=True)
+            baseline = load_run(args.baseline)
+        print(f"reports: {run.path} (commit {run.commit[:8]}, machine {run.machine.get('machine', '?')})",
+              flush=True)
+        report = Report(run, baseline, extras=not args.no_extras, log=lambda m: print(m, flush=True))
+        html = report.build(args.title)
+        out = Path(args.out)
+        folder = new_folder(out)
+        write_png_files(folder, report.pngs)
+        (folder / PAGE).write_text(html, encoding="utf-8")
+        point_latest(out, folder)
+        write_index(out)
+    except ReportError as exc:
+        print(f"reports: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"reports: wrote {folder / PAGE} ({len(report.pngs)} figures beside it); "
+          f"newest: {out / 'latest' / PAGE}; all: {out / 'index.html'}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The machine: asv's record from the results, plus what this machine says when the report is written here."""
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+import platform
+import shutil
+import subprocess
+import sys
+
+LIBRARIES = ("numpy", "scipy", "numba", "torch", "scikit-learn", "statsmodels", "pandas", "matplotlib",
+             "threadpoolctl", "asv", "lrbench")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _versions() -> list[tuple[str, str]]:
+    out = [("Python", sys.version.split()[0])]
+    for lib in LIBRARIES:
+        try:
+            out.append((lib, importlib.metadata.version(lib)))
+        except importlib.metadata.PackageNotFoundError:
+            out.append((lib, "not installed"))
+    return out
+
+
+def _gpu() -> list[tuple[str, str]]:
+    """Name, memory, driver and CUDA version of each GPU, from torch and nvidia-smi; empty without one."""
+    rows = []
+    try:
+        import torch
+        if torch.cuda.is_available():
+            for i in range(torch.cuda.device_count()):
+                p = torch.cuda.get_device_properties(i)
+                rows.append((f"GPU {i}", f"{p.name}, {p.total_memory / 2**30:.1f} GiB"))
+            rows.append(("CUDA (torch build)", str(torch.version.cuda)))
+    except Exception as exc:  # a broken CUDA install must not stop the report; say what happened
+        rows.append(("GPU", f"torch could not query CUDA: {exc}"))
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            out = subprocess.run([smi, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                                 capture_output=True, text=True, timeout=20).stdout.strip()
+            if out:
+                rows.append(("nvidia-smi: name, memory, driver", out))
+        except (OSError, subprocess.SubprocessError) as exc:
+            rows.append(("nvidia-smi", f"failed: {exc}"))
+    return rows
+
+
+def _threads() -> list[tuple[str, str]]:
+    """BLAS and OpenMP libraries with their thread counts (threadpoolctl), numba's and torch's threads."""
+    rows = []
+    for mod in ("numpy", "scipy.linalg", "torch", "numba", "sklearn"):
+        try:
+            importlib.import_module(mod)  # threadpoolctl sees only the libraries loaded so far
+        except ImportError:
+            pass
+    try:
+        from threadpoolctl import threadpool_info
+        for info in threadpool_info():
+            desc = f"{info.get('internal_api')} {info.get('version') or ''}".strip()
+            extra = f", core type {info['architecture']}" if info.get("architecture") else ""
+            rows.append((f"{info.get('user_api')}: {os.path.basename(str(info.get('filepath')))}",
+                         f"{desc}, {info.get('num_threads')} threads{extra}"))
+    except ImportError:
+        rows.append(("threadpoolctl", "not installed"))
+    try:
+        import numba
+        rows.append(("numba threads", str(numba.config.NUMBA_NUM_THREADS)))
+    except ImportError:
+        pass
+    try:
+        import torch
+        rows.append(("torch intra-op threads", str(torch.get_num_threads())))
+    except ImportError:
+        pass
+    try:
+        from kernels import threads as kthreads
+        if hasattr(kthreads, "thread_info"):
+            info = kthreads.thread_info()
+            if isinstance(info, dict):
+                rows.extend((f"lrbench threads: {k}", str(v)) for k, v in info.items())
+    except Exception as exc:  # optional: kernels.threads is another module's; report rather than fail
+        rows.append(("lrbench threads", f"unavailable: {exc}"))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                "LRBENCH_THREADS", "OPENBLAS_CORETYPE"):
+        if var in os.environ:
+            rows.append((f"${var}", os.environ[var]))
+    return rows
+
+
+def this_machine() -> dict[str, list[tuple[str, str]]]:
+    """Sections of (name, value) rows describing the machine the report is written on."""
+    return {
+        "hardware": [("host", platform.node()), ("CPU", _cpu_model()), ("cores", str(os.cpu_count())),
+                     ("memory", _memory()), ("OS", f"{platform.system()} {platform.release()}")] + _gpu(),
+        "software": _versions(),
+        "threads": _threads(),
+    }
+
+
+def asv_machine_name() -> str:
+    """The name asv gives this machine by default (its host name)."""
+    return platform.node()

@@ -1,0 +1,100 @@
+"""Every fast CPU kernel's time as a multiple of the read floor, measured side by side in one process.
+
+    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide] [--refs]
+
+Each round times every entry once, in turn, so a burst of load from elsewhere hits all of them alike;
+the table gives the median over rounds and the spread (min..max as a multiple of that median).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+from kernels import REGISTRY, Options
+from kernels.floor import read_once
+from kernels.threads import thread_info
+
+
+def _data(n: int, d: int):
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, d))
+    y = 1.0 + X @ (np.arange(1, d + 1) / d) + 0.1 * rng.standard_normal(n)
+    return X, y
+
+
+def _solve(name: str, X, y, **opts):
+    k = REGISTRY[name]
+    o = Options(**opts)
+    data = k.prepare(X, y, o)
+    k.solve(data, True, o)  # compile / warm up outside the clock
+    return lambda: k.solve(data, True, o)
+
+
+def measure(entries: dict, rounds: int) -> dict:
+    times = {k: [] for k in entries}
+    for _ in range(rounds):
+        for k, f in entries.items():
+            t0 = time.perf_counter()
+            f()
+            times[k].append(time.perf_counter() - t0)
+    return {k: (statistics.median(v), min(v), max(v)) for k, v in times.items()}
+
+
+def table(title: str, res: dict, floor_key: str = "floor", per: dict | None = None) -> None:
+    fl = res[floor_key][0]
+    print(f"\n{title}")
+    print(f"  {'what':34s} {'median ms':>10s} {'x floor':>8s} {'spread':>12s}")
+    for k, (m, lo, hi) in res.items():
+        div = (per or {}).get(k, 1)
+        print(f"  {k:34s} {m / div * 1e3:10.3f} {m / div / fl:8.2f} {lo / m:5.2f}..{hi / m:4.2f}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    ap.add_argument("--rounds", type=int, default=9)
+    ap.add_argument("--refs", action="store_true", help="also time sklearn and statsmodels (slow)")
+    ap.add_argument("--wide", action="store_true", help="also n = 1e6, d = 100 against X.T @ X")
+    ap.add_argument("--gd-epochs", type=int, default=20)
+    args = ap.parse_args()
+    print("threads:", thread_info())
+    for n in map(int, args.sizes):
+        X, y = _data(n, 1)
+        e = args.gd_epochs
+        entries = {
+            "floor": lambda: read_once(X, y),
+            "np.sum(X) + np.sum(y) (1 thread)": lambda: X.sum() + y.sum(),
+            "ols/numpy": _solve("ols/numpy", X, y),
+            "ols/numba": _solve("ols/numba", X, y),
+            "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
+            f"gd/numba-parallel ({e} epochs)": _solve("gd/numba-parallel", X, y, epochs=e, learning_rate=0.1),
+            f"gd/numba ({e} epochs)": _solve("gd/numba", X, y, epochs=e, learning_rate=0.1),
+            "gd/numba-gram (1000 epochs)": _solve("gd/numba-gram", X, y, epochs=1000, learning_rate=0.1),
+        }
+        if args.refs:
+            entries["ols/sklearn"] = _solve("ols/sklearn", X, y)
+            entries["ols/statsmodels"] = _solve("ols/statsmodels", X, y)
+        res = measure(entries, args.rounds)
+        per = {k: e + 1 for k in entries if k.startswith("gd/numba") and "gram" not in k}  # per epoch
+        table(f"n = {n:.0e}, d = 1, float64 ({args.rounds} rounds; gd rows are per epoch)", res, per=per)
+        best = res["ols/numba-parallel"][0]
+        print(f"  gd/numba-gram 1000 epochs / ols/numba-parallel: {res['gd/numba-gram (1000 epochs)'][0] / best:.2f}")
+        if args.refs:
+            print(f"  sklearn / ols/numba-parallel: {res['ols/sklearn'][0] / best:.0f}x; "
+                  f"statsmodels / ols/numba-parallel: {res['ols/statsmodels'][0] / best:.0f}x")
+        del X, y, entries
+    if args.wide:
+        X, y = _data(10**6, 100)
+        entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
+                   "ols/numpy": _solve("ols/numpy", X, y),
+                   "ols/numba-parallel": _solve("ols/numba-parallel", X, y)}
+        res = measure(entries, max(3, args.rounds // 3))
+        table("n = 1e6, d = 100, float64", res)
+        print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()
