@@ -23,7 +23,26 @@ test: venv
 demo: venv
 	$(VENV)/bin/lrbench demo
 
-report: demo
+# The report: asv's machine record (made once, without questions), the benchmarks in this environment
+# (profile $(LRBENCH_PROFILE): quick by default, LRBENCH_PROFILE=full for every size), then the HTML page.
+# A failed benchmark does not stop the report (the page lists it); make still exits non-zero afterwards.
+LRBENCH_PROFILE ?= quick
+export LRBENCH_PROFILE
+ASV := $(VENV)/bin/asv
+MACHINE_KNOWN := import json, os, platform, sys; p = os.path.expanduser("~/.asv-machine.json"); \
+	sys.exit(0 if os.path.isfile(p) and platform.node() in json.load(open(p)) else 1)
+
+report: venv
+	@echo "== report 1/3: asv machine record ($$HOME/.asv-machine.json)"
+	@$(PY) -c '$(MACHINE_KNOWN)' || $(ASV) machine --yes
+	@echo "== report 2/3: benchmarks, profile $(LRBENCH_PROFILE) (asv run --python=same), results in .asv/results"
+	@status=0; start=$$(date +%s); \
+	$(ASV) run --python=same --set-commit-hash "$$(git rev-parse HEAD)" || status=$$?; \
+	echo "== benchmarks took $$(( $$(date +%s) - start )) s (asv exit status $$status)"; \
+	echo "== report 3/3: the HTML report"; \
+	$(PY) -m reports .asv/results --out reports/out || exit $$?; \
+	echo "== report: $(CURDIR)/reports/out/latest/report.html"; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .asv .cache

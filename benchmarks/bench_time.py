@@ -42,7 +42,10 @@ class Fit:
         kernel = get(name)
         check_size(kernel, n, d)
         if check_budget(kernel, n, d) > SLOW_FIT_S:
-            self.warmup_time = 0.0  # setup's warm-up call already compiled it; one more slow fit buys nothing
+            # setup's warm-up call already compiled it; for a slow fit one sample is enough, and asv's extra
+            # warm-up and second sample would each cost as much again
+            self.warmup_time = 0.0
+            self.min_run_count = 1
         self.kernel, self.opts = kernel, options(kernel)
         self.data = _prepared_for(kernel, n, d, self.opts)
 

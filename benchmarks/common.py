@@ -22,6 +22,10 @@ REPO = Path(__file__).resolve().parents[1]
 # would be wrong: point both at this checkout unless the user chose others.
 os.environ.setdefault("LRBENCH_CACHE_DIR", str(REPO / ".cache"))
 os.environ.setdefault("LRBENCH_DATA_DIR", str(REPO / "data"))
+# asv forks every benchmark from one process that imported this suite. torch.cuda.is_available() would
+# initialise the CUDA driver in that parent, and a forked child cannot use CUDA after that; asking NVML
+# instead keeps the parent CUDA-free.
+os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
 
 import importlib  # noqa: E402
 
@@ -53,24 +57,25 @@ class Profile:
     rounds: int  # asv rounds (separate processes) of each timing
     repeat: tuple[int, int, float]  # asv (min samples, max samples, max seconds) a round
     compile_states: tuple[str, ...]  # numba first call: "cold" (compiles) and/or "cached" (loads from disk)
+    fit_budget_s: float  # a fit estimated to take longer is skipped (pure-Python loops at large n)
 
 
 PROFILES = {
-    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(1, 10), wide=(),
-                     memory_sizes=(100_000, 1_000_000), accuracy_rows=10_000, rounds=1, repeat=(1, 5, 2.0),
-                     compile_states=("cold",)),
+    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(10,), wide=(),
+                     memory_sizes=(100_000, 1_000_000), accuracy_rows=2_000, rounds=1, repeat=(1, 5, 1.0),
+                     compile_states=("cold",), fit_budget_s=3.0),
     "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),
                     wide=(100,), memory_sizes=(100_000, 1_000_000, 10_000_000), accuracy_rows=100_000,
-                    rounds=2, repeat=(1, 10, 20.0), compile_states=("cold", "cached")),
+                    rounds=2, repeat=(1, 10, 20.0), compile_states=("cold", "cached"), fit_budget_s=10.0),
     "tiny": Profile("tiny", sizes=(100, 1_000), features=(1, 3), wide=(), memory_sizes=(1_000,),
-                    accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",)),
+                    accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",), fit_budget_s=3.0),
 }
 
 WIDE_MIN_ROWS = 100_000
 MEMORY_FEATURES = 10
-FIT_BUDGET_S = 10.0  # a fit estimated to take longer than this is skipped (pure-Python loops at large n)
-ESTIMATE_ABOVE_N = 10_000  # below this every kernel fits in well under FIT_BUDGET_S: no estimate needed
-CALIBRATION_ROWS = 2_000
+ESTIMATE_ABOVE_N = 10_000  # below this every kernel fits in well under any budget: no estimate needed
+CALIBRATION_ROWS = (2_000, 20_000)  # a first estimate, refined on more rows when it comes near the budget
+ESTIMATE_SAFETY = 1.5  # large inputs leave the caches: per-row costs grow past the calibration sizes
 MEMORY_HEADROOM = 4.0  # skip a size whose input times this exceeds the memory available now
 
 # Gradient descent at a fixed number of epochs (tol = 0: every epoch runs), so the time per epoch compares.
@@ -178,28 +183,35 @@ def timed_fit(kernel: Kernel, X: np.ndarray, y: np.ndarray, opts: Options) -> fl
 
 @functools.lru_cache(maxsize=None)
 def estimated_seconds(name: str, n: int, d: int) -> float:
-    """One fit's time at n rows, extrapolated linearly from the best of two fits on CALIBRATION_ROWS rows.
+    """One fit's time at n rows, extrapolated linearly (times ESTIMATE_SAFETY) from the best of two one-epoch
+    fits on CALIBRATION_ROWS[0] rows, or on CALIBRATION_ROWS[1] rows when the first estimate is near the budget.
 
     Every kernel here is O(n) in time at fixed d and epochs; the estimate only decides what to skip.
     """
     if n <= ESTIMATE_ABOVE_N:
         return 0.0
     kernel = REGISTRY[name]
-    X, y = data(CALIBRATION_ROWS, d)
-    warm_up(kernel, X, y)
     opts = options(kernel, epochs=1)
-    per_epoch = min(timed_fit(kernel, X, y, opts) for _ in range(2))
     epochs = EPOCHS if kernel.algorithm in ITERATIVE else 1
-    return per_epoch * epochs * n / CALIBRATION_ROWS
+    est = 0.0
+    for rows in CALIBRATION_ROWS:
+        X, y = data(min(rows, n), d)
+        warm_up(kernel, X, y)
+        per_epoch = min(timed_fit(kernel, X, y, opts) for _ in range(2))
+        est = ESTIMATE_SAFETY * per_epoch * epochs * n / X.shape[0]
+        if est < 0.1 * PROFILE.fit_budget_s:
+            break
+    return est
 
 
 def check_budget(kernel: Kernel, n: int, d: int) -> float:
-    """Skip a fit estimated to take longer than FIT_BUDGET_S (pure-Python loops at large n); else the estimate."""
+    """Skip a fit estimated to take longer than the profile's budget (pure-Python loops at large n); else the
+    estimate in seconds."""
     est = estimated_seconds(kernel.name, n, d)
-    if est > FIT_BUDGET_S:
+    budget = PROFILE.fit_budget_s
+    if est > budget:
         raise NotImplementedError(
-            f"{kernel.name} at n = {n}, d = {d}: one fit would take about {est:.0f} s (> {FIT_BUDGET_S:.0f} s)"
-        )
+            f"{kernel.name} at n = {n}, d = {d}: one fit would take about {est:.0f} s (> {budget:g} s)")
     return est
 
 

@@ -152,7 +152,8 @@ def nist_table(kernels=None, synthetic: bool = True) -> list[dict]:
     for name, ds, dx in _problems(synthetic):
         for k in _ols_kernels(kernels):
             r, warned, err = _run(k, ds.X, ds.y, ds.fit_intercept)
-            rows.append({"problem": name, "kernel": k, "lre": None if r is None else lre(_estimate(ds, r), ds.certified),
+            rows.append({"problem": name, "kernel": k,
+                         "lre": None if r is None else lre(_estimate(ds, r), ds.certified),
                          "digits": None if r is None else r.digits, "warned": warned, "error": err,
                          "ceiling": ceilings[name]["float64"]})
         r = fit_exact(dx.X, dx.y, dx.fit_intercept)

@@ -339,6 +339,7 @@ def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         d = X.shape[1]
+        u_acc = UNIT_ROUNDOFF["float64"]
         if fit_intercept:
             mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:d], mean[d]
@@ -346,12 +347,13 @@ def _ols(name: str, parallel: bool):
             M = np.zeros((d + 1, d + 1))
             M[:d, :d], M[d, :d], M[d, d] = X.T @ X, X.T @ y, y @ y  # BLAS, reading X in place
             x_mean, y_mean = None, 0.0
+            u_acc = UNIT_ROUNDOFF[opts.dtype]  # BLAS accumulates in X's dtype: float32 data, float32 sums
         else:
             M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
         G = np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T
         yy = float(M[d, d]) if fit_intercept else float(np.dot(y, y))
-        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=UNIT_ROUNDOFF["float64"],
+        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=u_acc,
                                         u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
                                         x_mean=x_mean, y_mean=float(y_mean))
         return ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits)

@@ -10,9 +10,10 @@ residuals are computed in double-double arithmetic.
    It is skipped when cond(A)² times QR's error is not small (the step would not contract).
 3. The intercept K_y + θ₀ - K·θ is formed exactly (fractions) and rounded once.
 
-Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p) memory per thread besides X.
+Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p x BLOCK) memory per thread besides X.
 `digits` is a first-order bound (kernels.gram.forward_error): input rounding + QR's backward error, the latter
-shrunk by the refinement's contraction; it does not square the condition number as the normal equations do.
+shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
+equations' does; cond² enters only through the residual (‖r‖), as it does for every least-squares solver.
 """
 from __future__ import annotations
 
@@ -31,8 +32,6 @@ from .threads import numba_threads
 BLOCK = 512  # rows per Householder block: p x BLOCK float64 stays in L2
 PILOT = 1024  # rows sampled (strided) for the shift K
 SPLIT = 134217729.0  # 2^27 + 1: Dekker's splitting constant for float64
-
-
 FAST = {"reassoc", "contract"}  # the QR's sums may be reordered (vectorised) and fused: rounding only
 
 

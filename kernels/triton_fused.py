@@ -28,17 +28,20 @@ from .registry import mark_unavailable, register
 BOTH = ("float64", "float32")
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
 BLOCK = 1024  # elements per tile of the streaming kernels
-WARPS = 4
-PROGRAMS_PER_SM = 4
+# Launch shapes measured on an H100 (scripts/gpu_check.py --sweep, docs/performance.md): 16 warps keep the
+# most loads in flight for the read and the OLS pass; gradient descent keeps 4 warps on 4096-row tiles.
+READ_WARPS, READ_PROGRAMS_PER_SM = 16, 4
+OLS_WARPS, OLS_PROGRAMS_PER_SM = 16, 2
+WARPS, PROGRAMS_PER_SM = 4, 4
 SMALL_GD = 1 << 17  # n * (d + 1) up to this: every epoch in one single-program launch
 MAX_GD_FEATURES = 128
 CHUNK_ROWS = 1 << 20  # d > 1 OLS: rows per float64 chunk on the device
 
 
-def _programs(device) -> int:
+def _programs(device, per_sm: int = 0) -> int:
     if device.type != "cuda":  # Triton's interpreter on the CPU
         return 8
-    return PROGRAMS_PER_SM * torch.cuda.get_device_properties(device).multi_processor_count
+    return (per_sm or PROGRAMS_PER_SM) * torch.cuda.get_device_properties(device).multi_processor_count
 
 
 # --- the floor -----------------------------------------------------------------------------------
@@ -62,11 +65,11 @@ def _read_partials(a_ptr, na, b_ptr, nb, out_ptr, tiles_a, tiles_b, BLOCK: tl.co
 
 def read_once_cuda(X: torch.Tensor, y: torch.Tensor) -> float:
     """Read every value of the device tensors X (n, d) and y (n,) once; returns their sum (a host sync)."""
-    P = _programs(X.device)
+    P = _programs(X.device, READ_PROGRAMS_PER_SM)
     na, nb = X.numel(), y.numel()
     out = torch.empty(P, dtype=torch.float32, device=X.device)
     _read_partials[(P,)](X, na, y, nb, out, triton.cdiv(triton.cdiv(na, BLOCK), P),
-                         triton.cdiv(triton.cdiv(nb, BLOCK), P), BLOCK=BLOCK, num_warps=WARPS)
+                         triton.cdiv(triton.cdiv(nb, BLOCK), P), BLOCK=BLOCK, num_warps=READ_WARPS)
     return float(out.sum())
 
 
@@ -121,10 +124,10 @@ def merge_groups(counts: np.ndarray, means: np.ndarray, comoments: np.ndarray):
 
 def _comoments_d1(x: torch.Tensor, y: torch.Tensor):
     n = x.numel()
-    P = _programs(x.device)
+    P = _programs(x.device, OLS_PROGRAMS_PER_SM)
     tiles = triton.cdiv(triton.cdiv(n, BLOCK), P)
     part = torch.empty((P, 8), dtype=torch.float64, device=x.device)
-    _ols_d1_partials[(P,)](x, y, part, n, tiles, BLOCK=BLOCK, num_warps=WARPS)
+    _ols_d1_partials[(P,)](x, y, part, n, tiles, BLOCK=BLOCK, num_warps=OLS_WARPS)
     part = part.cpu().numpy()  # the one host sync: P x 8 float64
     counts = np.clip(n - np.arange(P) * tiles * BLOCK, 0, tiles * BLOCK).astype(np.float64)
     safe = np.maximum(counts, 1.0)
@@ -175,7 +178,7 @@ def _ols(data, fit_intercept: bool, opts: Options):
         M = M.cpu().numpy()
         x_mean, y_mean = None, 0.0
     G = M[:d, :d]
-    growth = n / (_programs(X.device) * BLOCK) + BLOCK if d == 1 and fit_intercept else float(n)
+    growth = n / (_programs(X.device, OLS_PROGRAMS_PER_SM) * BLOCK) + BLOCK if d == 1 and fit_intercept else float(n)
     beta, cond, digits = solve_gram(G, M[d, :d], kernel="ols/triton", u_acc=UNIT_ROUNDOFF["float64"],
                                     u_input=UNIT_ROUNDOFF[opts.dtype], n=n, yy=float(M[d, d]),
                                     x_mean=x_mean, y_mean=y_mean, growth=growth)

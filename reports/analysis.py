@@ -91,6 +91,20 @@ def _skipped(run: Run, benchmark: str, params: tuple) -> bool:
     return v is not None and isinstance(v, float) and math.isnan(v)
 
 
+def profile_of(run: Run):
+    """The benchmark profile whose sizes this run's fits used (benchmarks/common.py), or None."""
+    try:
+        from benchmarks.common import PROFILES
+    except ImportError:  # the report may be written away from the checkout that ran the benchmarks
+        return None
+    sizes = sorted(n for n in params_of(run, FIT, "n"))
+    ds = set(params_of(run, FIT, "d"))
+    for prof in PROFILES.values():
+        if sorted(prof.sizes) == sizes and ds == set(prof.features) | set(prof.wide):
+            return prof
+    return None
+
+
 def failed(run: Run) -> list[tuple[str, tuple]]:
     """Every (benchmark, params) asv recorded as failed (None) rather than skipped (NaN)."""
     return [(b, p) for b, vals in run.values.items() for p, v in vals.items() if v is None]

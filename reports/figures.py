@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import matplotlib.transforms
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -228,40 +229,44 @@ def speed_accuracy(run: Run, n: int, d: int) -> tuple[plt.Figure | None, dict]:
         ax.set_ylabel(ylabel.split(": ", 1)[1])
         ax.set_title(ylabel.split(": ", 1)[0] + "  (black-edged: on the Pareto front)")
         ax.grid(True, alpha=0.3)
+        ax.margins(x=0.3, y=0.15)
+    # Labels are placed in display coordinates: fix the layout first, so nothing moves after placement.
+    fig.canvas.draw()
+    fig.set_layout_engine("none")
+    for ax, (_, _, pts) in zip(axes[0], panels):
+        ax.set_xlim(ax.get_xlim())
+        ax.set_ylim(ax.get_ylim())
         _place_labels(ax, [(t, a, k) for k, t, a in pts])
     return fig, fronts
 
 
 def _place_labels(ax, points: list[tuple[float, float, str]]) -> None:
-    """Label each point, trying offsets around it until the label overlaps no other label or point."""
-    fig = ax.figure
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    trans = ax.transData
-    pts_disp = [trans.transform((x, y)) for x, y, _ in points]
+    """Label each point at the nearest offset (growing rings, 8 directions) where the label overlaps no
+    other label or point and stays inside the axes; far labels get a leader line."""
+    renderer = ax.figure.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    pts_disp = [tuple(ax.transData.transform((x, y))) for x, y, _ in points]
+    dots = [matplotlib.transforms.Bbox.from_extents(qx - 5, qy - 5, qx + 5, qy + 5) for qx, qy in pts_disp]
     placed = []
-    offsets = [(6, 4), (6, -11), (-6, 4), (-6, -11), (6, 14), (-6, 14), (6, -21), (-6, -21), (14, 24), (-14, -31),
-               (20, -4), (-20, -4), (6, 34), (6, -41)]
-    for (x, y, text), (px, py) in zip(points, pts_disp):
-        best = None
+    dirs = [(1, 0.4), (1, -1), (-1, 0.4), (-1, -1), (0.2, 1.4), (0.2, -2), (1, 1.4), (-1, 1.4), (1, -2), (-1, -2)]
+    offsets = [(dx * r, dy * r) for r in (7, 16, 28, 42, 58, 76, 96) for dx, dy in dirs]
+    for i, (x, y, text) in enumerate(points):
+        chosen = None
         for dx, dy in offsets:
             t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
-                            ha="left" if dx >= 0 else "right", va="bottom",
-                            arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"} if abs(dy) > 12 else None)
-            bb = t.get_window_extent(renderer).expanded(1.02, 1.1)
-            clash = any(bb.overlaps(o) for o in placed) or any(
-                bb.contains(qx, qy) for (qx, qy) in pts_disp if (qx, qy) != (px, py))
-            inside = ax.get_window_extent(renderer).contains(bb.x0, bb.y0) and ax.get_window_extent(
-                renderer).contains(bb.x1, bb.y1)
+                            ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
+                            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"} if abs(dx) + abs(dy) > 12 else None)
+            bb = t.get_window_extent(renderer).expanded(1.04, 1.15)
+            clash = any(bb.overlaps(o) for o in placed) or any(bb.overlaps(dt) for j, dt in enumerate(dots) if j != i)
+            inside = box.contains(bb.x0, bb.y0) and box.contains(bb.x1, bb.y1)
             if not clash and inside:
-                best = (t, bb)
+                chosen = bb
                 break
             t.remove()
-        if best is None:  # crowded: the first offset, accepted
+        if chosen is None:  # nowhere free: the first offset, accepted
             t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=7)
-            best = (t, t.get_window_extent(renderer))
-        placed.append(best[1])
-    ax.margins(x=0.25, y=0.12)
+            chosen = t.get_window_extent(renderer)
+        placed.append(chosen)
 
 
 def loss_curves(run: Run) -> plt.Figure | None:

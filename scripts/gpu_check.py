@@ -185,6 +185,37 @@ def gd(n_small: int):
         row(f"{name} n={n_small:.0e} d=1 f32", f"{t / 100 * 1e6:.1f} us/epoch")
 
 
+@section("sweep")
+def sweep(n: int):
+    """Tile size, warps and programs per SM of the streaming kernels: time each setting, keep the table."""
+    from kernels import triton_fused as tf
+    g = torch.Generator(device="cuda").manual_seed(4)
+    x = torch.randn(n, 1, device="cuda", generator=g) + 5.0
+    y = torch.randn(n, device="cuda", generator=g)
+    names = ("BLOCK", "READ_WARPS", "OLS_WARPS", "READ_PROGRAMS_PER_SM", "OLS_PROGRAMS_PER_SM")
+    keep = {k: getattr(tf, k) for k in names}
+    res = []
+    try:
+        for block in (1024, 2048, 4096, 8192):
+            for warps in (4, 8, 16):
+                for pps in (1, 2, 4, 8):
+                    tf.BLOCK, tf.READ_WARPS, tf.OLS_WARPS = block, warps, warps
+                    tf.READ_PROGRAMS_PER_SM = tf.OLS_PROGRAMS_PER_SM = pps
+                    t_read = timed(lambda: tf.read_once_cuda(x, y), reps=10, warmup=2)
+                    t_ols = timed(lambda: tf._comoments_d1(x.reshape(-1), y), reps=10, warmup=2)
+                    res.append((block, warps, pps, t_read, t_ols))
+    finally:
+        for k, v in keep.items():
+            setattr(tf, k, v)
+    RESULTS["sweep"] = res
+    byt = 8 * n
+    for label, col in (("read", 3), ("ols pass", 4)):
+        best = sorted(res, key=lambda r: r[col])[:3]
+        for b in best:
+            row(f"sweep {label}: BLOCK={b[0]} warps={b[1]} programs/SM={b[2]}", f"{b[col] * 1e3:.3f} ms",
+                f"{byt / b[col] / 1e12:.2f} TB/s")
+
+
 def run_pytest(out: str, limit: int) -> None:
     log = os.path.join(out, "pytest.log")
     cmd = [sys.executable, "-m", "pytest", "-m", "cuda", "tests", "-q", "-p", "no:cacheprovider"]
@@ -207,6 +238,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="n = 1e7 instead of 1e8 for the large cases")
     ap.add_argument("--no-pytest", action="store_true")
+    ap.add_argument("--sweep", action="store_true", help="also time tile/warp/grid settings of the streaming kernels")
     ap.add_argument("--pytest-timeout", type=int, default=240)
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     args = ap.parse_args()
@@ -217,6 +249,8 @@ def main() -> None:
     floors(big)
     ols(big)
     gd(10**4)
+    if args.sweep:
+        sweep(big)
     if not args.no_pytest:
         run_pytest(args.out, args.pytest_timeout)
     with open(os.path.join(args.out, "gpu_check.json"), "w") as f:

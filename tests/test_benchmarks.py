@@ -1,0 +1,167 @@
+"""The asv suite: generated from the registry, profiles as documented, skips where promised, the timed call
+is the solve alone, the fixed gradient-descent settings are stable, and the peak-memory measure measures."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kernels import REGISTRY
+from kernels.contract import ITERATIVE
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from benchmarks import bench_accuracy, bench_compile, bench_memory, bench_time, common, peak_memory  # noqa: E402
+
+
+def test_every_registered_kernel_is_benchmarked():
+    names = set(REGISTRY)
+    assert set(bench_time.Fit.params[0]) == names
+    assert set(bench_memory.PeakMemory.params[0]) == names
+    assert set(bench_accuracy.NistLRE.params[0]) == {k for k in names if REGISTRY[k].algorithm == "ols"}
+    assert set(bench_accuracy.GdLossCurve.params[0]) == {k for k in names if REGISTRY[k].algorithm in ITERATIVE}
+    assert set(bench_compile.NumbaFirstCall.params[0]) == {k for k in names if "numba" in REGISTRY[k].backend}
+
+
+def test_profiles_hold_the_documented_sizes():
+    full, quick = common.PROFILES["full"], common.PROFILES["quick"]
+    assert full.sizes == tuple(10 ** e for e in range(2, 8))
+    assert full.features == (1, 10) and full.wide == (100,)
+    assert set(quick.sizes) < set(full.sizes) and len(quick.sizes) >= 3  # a log-log line needs 3 points
+    assert common.PROFILE.name == os.environ.get("LRBENCH_PROFILE", "quick")
+
+
+def test_an_unknown_profile_is_an_error_naming_the_known_ones():
+    env = dict(os.environ, LRBENCH_PROFILE="huge")
+    r = subprocess.run([sys.executable, "-c", "import benchmarks.common"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "LRBENCH_PROFILE='huge'" in r.stderr and "quick" in r.stderr and "full" in r.stderr
+
+
+def test_kernel_filter_selects_by_pattern(monkeypatch):
+    monkeypatch.setenv("LRBENCH_KERNELS", "ols/num*, gd/numpy")
+    assert common.selected(REGISTRY) == sorted(
+        k for k in REGISTRY if k.startswith("ols/num") or k == "gd/numpy")
+    monkeypatch.setenv("LRBENCH_KERNELS", "nothing/*")
+    assert common.kernel_names() == ["(none selected)"]
+    with pytest.raises(NotImplementedError, match="not registered"):
+        common.get("(none selected)")
+
+
+def test_wide_design_runs_for_ols_at_large_n_only(monkeypatch):
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES["full"])
+    with pytest.raises(NotImplementedError, match="OLS kernels only"):
+        common.check_size(REGISTRY["gd/numpy"], 1_000_000, 100)
+    with pytest.raises(NotImplementedError, match="n >= 100000"):
+        common.check_size(REGISTRY["ols/numpy"], 10_000, 100)
+    common.check_size(REGISTRY["ols/numpy"], 100_000, 100)  # runs
+
+
+def test_too_large_for_memory_is_skipped_not_attempted(monkeypatch):
+    monkeypatch.setattr(common, "available_memory", lambda: 10 * 2 ** 20)
+    with pytest.raises(NotImplementedError, match="GiB"):
+        common.check_size(REGISTRY["ols/numpy"], 1_000_000, 10)
+
+
+def test_pure_python_stops_where_a_fit_would_take_more_than_the_budget():
+    with pytest.raises(NotImplementedError, match=r"would take about \d+ s"):
+        common.check_budget(REGISTRY["gd/python"], 10_000_000, 10)
+    assert common.check_budget(REGISTRY["ols/numpy"], 100_000, 10) < common.PROFILE.fit_budget_s
+    assert common.check_budget(REGISTRY["gd/python"], 1_000, 10) == 0.0  # small: no estimate needed
+
+
+def test_estimate_scales_with_rows_and_epochs():
+    k = REGISTRY["gd/python"]
+    est = common.estimated_seconds(k.name, 1_000_000, 1)
+    rows = common.CALIBRATION_ROWS[-1]  # a slow kernel's estimate comes from the larger calibration
+    X, y = common.data(rows, 1)
+    one = min(common.timed_fit(k, X, y, common.options(k, epochs=1)) for _ in range(3))
+    expected = common.ESTIMATE_SAFETY * one * common.EPOCHS * 1_000_000 / rows
+    assert 0.3 * expected < est < 3.0 * expected  # timing noise on a shared machine, not a factor of 10
+
+
+class _Counting:
+    """A kernel wrapper counting prepare, solve and sync calls."""
+
+    def __init__(self, kernel):
+        self.calls = {"prepare": 0, "solve": 0, "sync": 0}
+
+        def prepare(X, y, opts):
+            self.calls["prepare"] += 1
+            return kernel.prepare(X, y, opts)
+
+        def solve(data, fit_intercept, opts):
+            self.calls["solve"] += 1
+            return kernel.solve(data, fit_intercept, opts)
+
+        def sync():
+            self.calls["sync"] += 1
+
+        self.kernel = replace(kernel, name="gd/counting", prepare=prepare, solve=solve, sync=sync)
+
+
+def test_time_fit_times_the_solve_alone_and_synchronises(monkeypatch):
+    c = _Counting(REGISTRY["gd/numpy"])
+    monkeypatch.setitem(REGISTRY, "gd/counting", c.kernel)
+    bench_time._prepared.clear()
+    b = bench_time.Fit()
+    b.setup("gd/counting", 1_000, 1)  # warm-up fit and the one prepare happen here
+    before = dict(c.calls)
+    b.time_fit("gd/counting", 1_000, 1)
+    assert c.calls["prepare"] == before["prepare"]  # no conversion in the timed call
+    assert c.calls["solve"] == before["solve"] + 1
+    assert c.calls["sync"] == before["sync"] + 1  # a device kernel is waited for before the clock stops
+    b.setup("gd/counting", 1_000, 1)  # asv re-runs setup before each sample: the prepared input is reused
+    assert c.calls["prepare"] == before["prepare"]
+    bench_time._prepared.clear()
+
+
+@pytest.mark.parametrize("name", sorted(k for k in REGISTRY if REGISTRY[k].algorithm in ITERATIVE))
+def test_fixed_gradient_descent_settings_are_stable(name):
+    """The benchmark's epochs and learning rate lower the loss on its data, smallest size included."""
+    k = REGISTRY[name]
+    for n, d in ((100, 10), (1_000, 1)):
+        X, y = common.data(n, d)
+        opts = common.options(k)
+        r = k.solve(k.prepare(X, y, opts), True, opts)
+        assert r.n_iter == common.EPOCHS
+        assert r.loss_history[-1] < 0.5 * r.loss_history[0], (name, n, d, r.loss_history)
+
+
+@pytest.mark.skipif(peak_memory.supported() is not None, reason="needs Linux's /proc/self/clear_refs")
+def test_peak_memory_sees_a_temporary_and_not_what_was_there_before():
+    held = np.ones(8_000_000)  # 64 MB already in memory: must not count
+    extra = peak_memory.peak_extra_bytes(lambda: np.ones(6_000_000).sum())  # a 48 MB temporary
+    assert 40e6 < extra < 60e6
+    assert peak_memory.peak_extra_bytes(lambda: held[:10].sum()) < 8e6
+    del held
+
+
+@pytest.mark.skipif(peak_memory.supported() is not None, reason="needs Linux's /proc/self/clear_refs")
+def test_peakmem_benchmark_reports_a_multiple_of_the_input(monkeypatch):
+    monkeypatch.setattr(common, "MEMORY_FEATURES", 10)
+    b = bench_memory.PeakMemory()
+    b.setup("ols/numpy", 100_000)
+    ratio = b.track_peakmem_extra("ols/numpy", 100_000)
+    # ols/numpy centres X into an (n, d) temporary: about 10/11 of the input, plus small change
+    assert 0.7 < ratio < 2.5, ratio
+
+
+def test_numba_first_call_child_runs_in_a_fresh_process(tmp_path):
+    name = next(k for k in sorted(REGISTRY) if "numba" in REGISTRY[k].backend)
+    setup = bench_compile._CHILD_SETUP.format(cache_dir="", root=str(tmp_path), name=name,
+                                              opts=bench_compile._child_options(name))
+    code = setup + "import time; t = time.perf_counter()\n" + bench_compile._CHILD_STMT + \
+        "\nprint(time.perf_counter() - t)"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.split()[-1]
+    assert float(first) > 0.05  # compiling takes a while; a cache hit from elsewhere would be near zero
+    assert any(tmp_path.iterdir())  # numba wrote its cache into the fresh folder, not a shared one

@@ -1,0 +1,350 @@
+"""The report generator, on results of a small real asv run made here: every section, a new folder per report,
+escaping, errors that name the file, asv's significance test in comparisons, and the page in headless Chromium
+(every figure decoded, no console errors; the screenshot is kept in test-artifacts/)."""
+from __future__ import annotations
+
+import base64
+import copy
+import fcntl
+import json
+import os
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+KERNELS = "ols/numpy,ols/python,ols/statsmodels,ols/sklearn,gd/numpy,gd/python,gd/torch-nn,sgd/numpy"
+BENCHES = "Fit|ReadFloor|Prepare|PeakMemory|NistLRE|CoefError|GdDistance|GdLossCurve"
+SECTIONS = ("summary", "time", "speedups", "prepare", "memory", "accuracy", "pareto", "loss", "advertising",
+            "machine")
+
+
+# -- headless Chromium through the DevTools protocol on a pipe (no network port) ---------------------------
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--remote-debugging-pipe"]
+
+
+class Browser:
+    def __init__(self, chromium: str, timeout: float = 60.0):
+        self.timeout = timeout
+        self.profile = tempfile.mkdtemp(prefix="lrbench-chromium-")
+        r, self._w = os.pipe()
+        self._r, w = os.pipe()
+        # Chromium reads commands on fd 3 and writes replies on fd 4. bash moves the pipe ends there; they are
+        # first copied to fds >= 10 so that neither can be one of 3 and 4 when the moves happen.
+        to_child_r, from_child_w = fcntl.fcntl(r, fcntl.F_DUPFD, 10), fcntl.fcntl(w, fcntl.F_DUPFD, 10)
+        os.close(r)
+        os.close(w)
+        script = f'exec "$0" "$@" 3<&{to_child_r} 4>&{from_child_w} {to_child_r}<&- {from_child_w}>&-'
+        self.proc = subprocess.Popen(["bash", "-c", script, chromium, *FLAGS, f"--user-data-dir={self.profile}",
+                                      "about:blank"], pass_fds=(to_child_r, from_child_w),
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self._buf = b""
+        self._id = 0
+        self.events: list[dict] = []
+
+    def send(self, method: str, params: dict | None = None, session: str | None = None) -> dict:
+        self._id += 1
+        msg = {"id": self._id, "method": method, "params": params or {}}
+        if session:
+            msg["sessionId"] = session
+        os.write(self._w, json.dumps(msg).encode() + b"\0")
+        while True:
+            m = self._next()
+            if m.get("id") == self._id:
+                if "error" in m:
+                    raise RuntimeError(f"{method}: {m['error']}")
+                return m.get("result", {})
+            self.events.append(m)
+
+    def wait_event(self, method: str) -> dict:
+        for i, e in enumerate(self.events):
+            if e.get("method") == method:
+                return self.events.pop(i)
+        while True:
+            m = self._next()
+            if m.get("method") == method:
+                return m
+            self.events.append(m)
+
+    def _next(self) -> dict:
+        deadline = time.monotonic() + self.timeout
+        while b"\0" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.poll() is not None else ""
+                raise TimeoutError(f"no answer from chromium (exit {self.proc.poll()}): {err[-2000:]}")
+            ready, _, _ = select.select([self._r], [], [], min(left, 1.0))
+            if ready:
+                chunk = os.read(self._r, 1 << 20)
+                if not chunk:
+                    raise RuntimeError("chromium closed the pipe")
+                self._buf += chunk
+        raw, self._buf = self._buf.split(b"\0", 1)
+        return json.loads(raw)
+
+    def close(self) -> None:
+        try:
+            os.write(self._w, json.dumps({"id": 0, "method": "Browser.close"}).encode() + b"\0")
+            self.proc.wait(timeout=20)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait()
+        for fd in (self._r, self._w):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def inspect_page(chromium: str, path: str, check_js: str, width: int = 1400) -> dict:
+    """Open a file in headless Chromium: {"errors": [...], "check": value of check_js, "png": bytes}."""
+    b = Browser(chromium)
+    try:
+        target = b.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        s = b.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        for domain in ("Runtime", "Log", "Page"):
+            b.send(f"{domain}.enable", session=s)
+        b.send("Emulation.setDeviceMetricsOverride",
+               {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False}, session=s)
+        b.send("Page.navigate", {"url": "file://" + os.path.abspath(path)}, session=s)
+        b.wait_event("Page.loadEventFired")
+        check = b.send("Runtime.evaluate", {"expression": check_js, "returnByValue": True},
+                       session=s)["result"].get("value")
+        metrics = b.send("Page.getLayoutMetrics", session=s)
+        size = metrics.get("cssContentSize") or metrics["contentSize"]
+        shot = b.send("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
+                                                 "clip": {"x": 0, "y": 0, "width": width,
+                                                          "height": size["height"], "scale": 1}}, session=s)
+        errors = []
+        for e in b.events:
+            m, prm = e.get("method"), e.get("params", {})
+            if m == "Runtime.exceptionThrown":
+                errors.append(f"exception: {prm.get('exceptionDetails', {}).get('text')}")
+            elif m == "Runtime.consoleAPICalled" and prm.get("type") in ("error", "assert", "warning"):
+                errors.append(f"console.{prm.get('type')}: {[a.get('value') for a in prm.get('args', [])]}")
+            elif m == "Log.entryAdded" and prm.get("entry", {}).get("level") in ("error", "warning"):
+                errors.append(f"log {prm['entry']['level']}: {prm['entry'].get('text')} {prm['entry'].get('url', '')}")
+        return {"errors": errors, "check": check, "png": base64.b64decode(shot["data"])}
+    finally:
+        b.close()
+
+
+def find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+# -- a small real asv run, in a temporary results folder -----------------------------------------------------
+def _asv_conf(root: Path) -> Path:
+    """This project's asv.conf.json with its folders moved under root (asv allows // comments)."""
+    text = "\n".join(line for line in (REPO / "asv.conf.json").read_text().splitlines()
+                     if not line.lstrip().startswith("//"))
+    conf = json.loads(text)
+    conf.update(repo=str(REPO), benchmark_dir=str(REPO / "benchmarks"), results_dir=str(root / "results"),
+                html_dir=str(root / "html"), env_dir=str(root / "env"))
+    path = root / "asv.conf.json"
+    path.write_text(json.dumps(conf, indent=2))
+    return path
+
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("asv")
+    conf = _asv_conf(root)
+    asv = str(Path(sys.executable).parent / "asv")
+    # HOME moves asv's machine file (~/.asv-machine.json) into the temporary folder too.
+    env = dict(os.environ, HOME=str(root), LRBENCH_PROFILE="tiny", LRBENCH_KERNELS=KERNELS)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True, check=True)
+    subprocess.run([asv, "machine", "--yes", "--machine", "testbox"], cwd=root, env=env, check=True,
+                   capture_output=True, timeout=120)
+    r = subprocess.run([asv, "run", "--config", str(conf), "--python=same", "--machine", "testbox",
+                        "--set-commit-hash", head.stdout.strip(), "-b", BENCHES], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    return root / "results"
+
+
+def _report(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "reports", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)))
+
+
+@pytest.fixture(scope="module")
+def report(results_dir, tmp_path_factory) -> Path:
+    """One full report (with the parts computed at report time) of the small run; returns its folder."""
+    out = tmp_path_factory.mktemp("reports")
+    r = _report([str(results_dir), "--out", str(out)], cwd=REPO)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    folder = (out / "latest").resolve()
+    assert str(folder / "report.html") in r.stdout
+    return folder
+
+
+# -- the tests -------------------------------------------------------------------------------------------------
+def test_the_small_run_measured_what_it_selected(results_dir):
+    from reports import analysis as A
+    from reports.results import load_run
+
+    run = load_run(results_dir)
+    assert A.failed(run) == []
+    assert set(A.kernels(run)) == set(KERNELS.split(","))
+    assert run.value(A.FIT, "ols/numpy", 1000, 3) > 0
+    assert run.value(A.FLOOR, 1000, 3) > 0
+    assert 0 < run.value(A.LOSS, "gd/numpy", 10) < run.value(A.LOSS, "gd/numpy", 0)
+
+
+def test_report_has_every_section_and_figure(report):
+    html = (report / "report.html").read_text(encoding="utf-8")
+    for anchor in SECTIONS:
+        assert f'<section id="{anchor}">' in html, anchor
+    assert 'class="error"' not in html  # no section failed
+    pngs = sorted(p.name for p in report.glob("*.png"))
+    for name in ("time_vs_n.png", "peak_memory.png", "nist_lre.png", "coef_error.png", "speed_accuracy.png",
+                 "loss_curves.png", "advertising.png"):
+        assert name in pngs
+    assert html.count('<img src="data:image/png;base64,') == len(pngs)  # every PNG also embedded
+    index = (report.parent / "index.html").read_text(encoding="utf-8")
+    assert f'href="{report.name}/report.html"' in index
+
+
+def test_a_new_report_never_overwrites_an_earlier_one(results_dir, tmp_path):
+    out = tmp_path / "out"
+    first = _report([str(results_dir), "--out", str(out), "--no-extras"], cwd=REPO)
+    assert first.returncode == 0, first.stderr
+    folder1 = (out / "latest").resolve()
+    content = (folder1 / "report.html").read_bytes()
+    second = _report([str(results_dir), "--out", str(out), "--no-extras"], cwd=REPO)
+    assert second.returncode == 0, second.stderr
+    folder2 = (out / "latest").resolve()
+    assert folder2 != folder1 and folder1.is_dir()
+    assert (folder1 / "report.html").read_bytes() == content
+    index = (out / "index.html").read_text()
+    assert folder1.name in index and folder2.name in index
+
+
+def _results_file(results_dir: Path) -> Path:
+    return next(p for p in results_dir.glob("*/*.json") if p.name != "machine.json")
+
+
+def _derived_copy(results_dir: Path, dest: Path, edit) -> Path:
+    """A copy of the real results (machine.json and benchmarks.json too) with edit(data) applied."""
+    src = _results_file(results_dir)
+    (dest / src.parent.name).mkdir(parents=True)
+    shutil.copy(results_dir / "benchmarks.json", dest / "benchmarks.json")
+    data = json.loads(src.read_text())
+    edit(data)
+    path = dest / src.parent.name / src.name
+    path.write_text(json.dumps(data))
+    return path
+
+
+def test_strings_from_results_are_escaped(results_dir, tmp_path):
+    evil = "ols/<script>alert(1)</script>"
+
+    def edit(data):
+        data["params"]["machine"] = "<b>box</b>"
+        for name, row in data["results"].items():
+            params = row[1]
+            for values in params:
+                for i, v in enumerate(values):
+                    if v == "'ols/numpy'":
+                        values[i] = repr(evil)
+
+    path = _derived_copy(results_dir, tmp_path / "res", edit)
+    r = _report([str(path), "--out", str(tmp_path / "out"), "--no-extras"], cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html and "<b>box</b>" not in html
+    assert "ols/&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;box&lt;/b&gt;" in html
+
+
+def test_missing_or_corrupt_results_give_an_error_naming_the_file(tmp_path):
+    missing = tmp_path / "nowhere.json"
+    r = _report([str(missing), "--out", str(tmp_path / "out")], cwd=REPO)
+    assert r.returncode == 2 and str(missing) in r.stderr
+    bad = tmp_path / "res" / "box" / "abc-env.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text("{not json")
+    r = _report([str(bad), "--out", str(tmp_path / "out")], cwd=REPO)
+    assert r.returncode == 2 and str(bad) in r.stderr, r.stderr
+    r = _report([str(tmp_path / "res"), "--out", str(tmp_path / "out")], cwd=REPO)  # folder: its newest file
+    assert r.returncode == 2 and str(bad) in r.stderr
+    assert not (tmp_path / "out").exists()  # nothing written on error
+
+
+def test_comparison_marks_only_what_asvs_statistics_call_significant(results_dir):
+    from reports import analysis as A
+    from reports.compare import compare
+    from reports.results import load_run
+
+    before = load_run(results_dir)
+    after = copy.deepcopy(before)
+    fit = after.values[A.FIT]
+    slow, noisy, tiny = ("ols/numpy", 1000, 3), ("gd/numpy", 1000, 3), ("ols/python", 1000, 3)
+    fit[slow] *= 3.0
+    fit[noisy] *= 1.5
+    fit[tiny] *= 1.05
+    st = after.stats[A.FIT]
+    st[slow] = ({"ci_99_a": fit[slow] * 0.99, "ci_99_b": fit[slow] * 1.01, "repeat": 5}, None)
+    st[noisy] = ({"ci_99_a": 0.0, "ci_99_b": fit[noisy] * 10, "repeat": 5}, None)  # interval covers both
+    before.stats[A.FIT][slow] = ({"ci_99_a": before.values[A.FIT][slow] * 0.99,
+                                  "ci_99_b": before.values[A.FIT][slow] * 1.01, "repeat": 5}, None)
+    before.stats[A.FIT][noisy] = ({"ci_99_a": 0.0, "ci_99_b": before.values[A.FIT][noisy] * 2, "repeat": 5}, None)
+    after.values[A.LRE][("ols/numpy", "Longley")] = before.values[A.LRE][("ols/numpy", "Longley")] - 3
+    verdicts = {(c.benchmark, c.params): c.verdict for c in compare(before, after)}
+    assert verdicts[(A.FIT, slow)] == "worse"
+    assert verdicts[(A.FIT, noisy)] == "not significant"  # 1.5x, but within asv's confidence intervals
+    assert verdicts[(A.FIT, tiny)] == "same"  # below asv's factor
+    assert verdicts[(A.LRE, ("ols/numpy", "Longley"))] == "worse"  # fewer digits is worse
+    assert verdicts[(A.FLOOR, (1000, 3))] == "same"
+    assert sum(v in ("better", "worse") for v in verdicts.values()) == 2
+
+
+def test_comparison_section_from_two_results_files(results_dir, tmp_path):
+    from reports import analysis as A
+
+    def slower(data):
+        row = data["results"][A.FLOOR]
+        row[0] = [v * 4 if v is not None else v for v in row[0]]
+
+    after = _derived_copy(results_dir, tmp_path / "res", slower)
+    r = _report([str(after), "--baseline", str(_results_file(results_dir)), "--out", str(tmp_path / "out"),
+                 "--no-extras"], cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
+    assert '<section id="compare">' in html
+    assert "ReadFloor.time_read_once" in html and ">worse<" in html
+
+
+def test_page_in_headless_chromium(report):
+    chromium = find_chromium()
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run must install Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    check = ("JSON.stringify({images: document.images.length, figures: document.body.dataset.figures, "
+             "broken: document.body.dataset.figuresBroken, "
+             "decoded: Array.prototype.filter.call(document.images, i => i.complete && i.naturalWidth > 0).length})")
+    r = inspect_page(chromium, str(report / "report.html"), check)
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "report-screenshot.png").write_bytes(r["png"])
+    assert r["errors"] == []
+    got = json.loads(r["check"])
+    n = len(list(report.glob("*.png")))
+    assert got == {"images": n, "figures": str(n), "broken": "0", "decoded": n}
+    assert r["png"][:8] == b"\x89PNG\r\n\x1a\n" and len(r["png"]) > 100_000
