@@ -8,11 +8,11 @@ for CUDA kernels the device allocator's peak is added. See docs/benchmarks.md.
 from __future__ import annotations
 
 from . import peak_memory
-from .common import (MEMORY_FEATURES, PROFILE, check_budget, check_size, data, get, input_bytes, kernel_names,
-                     options, warm_up)
+from .common import (MEMORY_FEATURES, PROFILE, Estimates, check_budget, check_size, data, get, input_bytes,
+                     kernel_names, options, warm_up)
 
 
-class PeakMemory:
+class PeakMemory(Estimates):
     """Extra peak memory of one fit (prepare + solve) over the input X (n, 10) and y, in multiples of it."""
 
     param_names = ["kernel", "n"]
@@ -20,20 +20,20 @@ class PeakMemory:
     rounds = 1
     timeout = 600
 
-    def setup(self, name, n):
+    def setup(self, calibrations, name, n):
         why = peak_memory.supported()
         if why:
             raise NotImplementedError(why)
         kernel = get(name)
         d = MEMORY_FEATURES
         check_size(kernel, n, d)
-        check_budget(kernel, n, d)
+        check_budget(kernel, n, d, calibrations)
         self.kernel, self.opts = kernel, options(kernel)
         self.X, self.y = data(n, d)
         warm_up(kernel, self.X, self.y)
         peak_memory.fix_malloc_threshold()  # this process only: asv runs each benchmark in its own
 
-    def track_peakmem_extra(self, name, n):
+    def track_peakmem_extra(self, calibrations, name, n):
         k = self.kernel
         extra = peak_memory.peak_extra_bytes(lambda: k.solve(k.prepare(self.X, self.y, self.opts), True, self.opts),
                                              cuda=k.device == "cuda")

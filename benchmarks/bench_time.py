@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from kernels.floor import read_once
 
-from .common import (PROFILE, check_budget, check_size, data, get, has_own_prepare, kernel_names, options,
-                     warm_up)
+from .common import (PROFILE, Estimates, check_budget, check_size, data, get, has_own_prepare, kernel_names,
+                     options, warm_up)
 
 SLOW_FIT_S = 0.5
 _SIZES = list(PROFILE.sizes)
@@ -29,7 +29,7 @@ def _prepared_for(kernel, n: int, d: int, opts):
     return _prepared[key]
 
 
-class Fit:
+class Fit(Estimates):
     """One fit (intercept included) of every registered kernel; gradient descent at a fixed number of epochs."""
 
     param_names = ["kernel", "n", "d"]
@@ -38,10 +38,10 @@ class Fit:
     repeat = PROFILE.repeat
     timeout = 600
 
-    def setup(self, name, n, d):
+    def setup(self, calibrations, name, n, d):
         kernel = get(name)
         check_size(kernel, n, d)
-        if check_budget(kernel, n, d) > SLOW_FIT_S:
+        if check_budget(kernel, n, d, calibrations) > SLOW_FIT_S:
             # setup's warm-up call already compiled it; for a slow fit one sample is enough, and asv's extra
             # warm-up and second sample would each cost as much again
             self.warmup_time = 0.0
@@ -49,7 +49,7 @@ class Fit:
         self.kernel, self.opts = kernel, options(kernel)
         self.data = _prepared_for(kernel, n, d, self.opts)
 
-    def time_fit(self, name, n, d):
+    def time_fit(self, calibrations, name, n, d):
         self.kernel.solve(self.data, True, self.opts)
         if self.kernel.sync:  # a GPU kernel returns before its work is done: wait for it before the clock
             self.kernel.sync()
@@ -84,7 +84,7 @@ def _prepare_backends() -> list[str]:
     return sorted(by_backend.values()) or ["(none selected)"]
 
 
-class Prepare:
+class Prepare(Estimates):
     """kernel.prepare alone: the list conversion of pure Python, the tensor wrap of torch, the host-to-device
     transfer of CUDA backends (synchronised). Kernels whose prepare is a no-op view are not listed."""
 
@@ -94,15 +94,15 @@ class Prepare:
     repeat = PROFILE.repeat
     timeout = 300
 
-    def setup(self, name, n, d):
+    def setup(self, calibrations, name, n, d):
         kernel = get(name)
         check_size(kernel, n, d)
-        check_budget(kernel, n, d)  # no conversion for a fit that is not run
+        check_budget(kernel, n, d, calibrations)  # no conversion for a fit that is not run
         self.kernel, self.opts = kernel, options(kernel)
         self.X, self.y = data(n, d)
         warm_up(kernel, self.X, self.y)
 
-    def time_prepare(self, name, n, d):
+    def time_prepare(self, calibrations, name, n, d):
         self.kernel.prepare(self.X, self.y, self.opts)
         if self.kernel.sync:
             self.kernel.sync()

@@ -10,28 +10,16 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import importlib
 import os
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-# asv-managed environments install the package into site-packages, where its default cache and data folders
-# would be wrong: point both at this checkout unless the user chose others.
-os.environ.setdefault("LRBENCH_CACHE_DIR", str(REPO / ".cache"))
-os.environ.setdefault("LRBENCH_DATA_DIR", str(REPO / "data"))
-# asv forks every benchmark from one process that imported this suite. torch.cuda.is_available() would
-# initialise the CUDA driver in that parent, and a forked child cannot use CUDA after that; asking NVML
-# instead keeps the parent CUDA-free.
-os.environ.setdefault("PYTORCH_NVML_BASED_CUDA_CHECK", "1")
-
-import importlib  # noqa: E402
-
-from kernels import REGISTRY, Kernel  # noqa: E402  (after the environment defaults above)
-from kernels.contract import ITERATIVE, Options, prepare_numpy  # noqa: E402
-from kernels.datasets import make_regression  # noqa: E402
+from kernels import REGISTRY, Kernel  # the package's __init__ has set the environment defaults first
+from kernels.contract import ITERATIVE, Options, prepare_numpy
+from kernels.datasets import make_regression
 
 # Libraries the reference kernels import lazily on their first call (statsmodels.api, sklearn.linear_model,
 # torch._dynamo via torch.optim: 1-2 s each). asv forks every benchmark from one process that imported this
@@ -74,7 +62,7 @@ PROFILES = {
 WIDE_MIN_ROWS = 100_000
 MEMORY_FEATURES = 10
 ESTIMATE_ABOVE_N = 10_000  # below this every kernel fits in well under any budget: no estimate needed
-CALIBRATION_ROWS = (2_000, 20_000)  # a first estimate, refined on more rows when it comes near the budget
+CALIBRATION_ROWS = (2_000, 20_000, 200_000)  # a first estimate, refined on more rows when in doubt
 ESTIMATE_SAFETY = 1.5  # large inputs leave the caches: per-row costs grow past the calibration sizes
 MEMORY_HEADROOM = 4.0  # skip a size whose input times this exceeds the memory available now
 
@@ -181,33 +169,69 @@ def timed_fit(kernel: Kernel, X: np.ndarray, y: np.ndarray, opts: Options) -> fl
     return time.perf_counter() - t0
 
 
-@functools.lru_cache(maxsize=None)
-def estimated_seconds(name: str, n: int, d: int) -> float:
-    """One fit's time at n rows, extrapolated linearly (times ESTIMATE_SAFETY) from the best of two one-epoch
-    fits on CALIBRATION_ROWS[0] rows, or on CALIBRATION_ROWS[1] rows when the first estimate is near the budget.
+def calibrate(name: str, d: int, largest_n: int) -> tuple[int, float]:
+    """(rows, seconds of one epoch on that many rows): the basis of the time estimate at larger n.
 
-    Every kernel here is O(n) in time at fixed d and epochs; the estimate only decides what to skip.
+    Calibrates on CALIBRATION_ROWS in turn (best of two one-epoch fits), stopping as soon as the estimate at
+    largest_n is far below the budget. Small sizes overestimate a kernel with a fixed per-call cost (it gets
+    multiplied by n) and underestimate one whose data leave the caches, so a doubtful estimate is refined on
+    more rows, unless that calibration would itself cost a good part of the budget (then the kernel is clearly
+    too slow at largest_n).
     """
-    if n <= ESTIMATE_ABOVE_N:
-        return 0.0
     kernel = REGISTRY[name]
     opts = options(kernel, epochs=1)
-    epochs = EPOCHS if kernel.algorithm in ITERATIVE else 1
-    est = 0.0
-    for rows in CALIBRATION_ROWS:
-        X, y = data(min(rows, n), d)
+    budget = PROFILE.fit_budget_s
+    rows_seen, t = CALIBRATION_ROWS[0], 0.0
+    for i, rows in enumerate(r for r in CALIBRATION_ROWS if r < largest_n):
+        X, y = data(rows, d)
         warm_up(kernel, X, y)
-        per_epoch = min(timed_fit(kernel, X, y, opts) for _ in range(2))
-        est = ESTIMATE_SAFETY * per_epoch * epochs * n / X.shape[0]
-        if est < 0.1 * PROFILE.fit_budget_s:
+        rows_seen, t = rows, min(timed_fit(kernel, X, y, opts) for _ in range(2))
+        following = CALIBRATION_ROWS[i + 1] if i + 1 < len(CALIBRATION_ROWS) else None
+        if estimate(kernel, (rows, t), largest_n) < 0.1 * budget or following is None or \
+                t * following / rows > 0.5 * budget:
             break
-    return est
+    return rows_seen, t
 
 
-def check_budget(kernel: Kernel, n: int, d: int) -> float:
+def estimate(kernel: Kernel, calibration: tuple[int, float], n: int) -> float:
+    """Seconds of one fit at n rows, linear in n from the calibration (ESTIMATE_SAFETY when far beyond it).
+
+    Every kernel here is O(n) at fixed d and epochs; the estimate only decides what to skip.
+    """
+    rows, t = calibration
+    epochs = EPOCHS if kernel.algorithm in ITERATIVE else 1
+    return epochs * t * n / rows * (ESTIMATE_SAFETY if 10 * rows < n else 1.0)
+
+
+def calibrate_all() -> dict[tuple[str, int], tuple[int, float]]:
+    """calibrate() for every selected kernel and d this profile runs beyond ESTIMATE_ABOVE_N rows."""
+    largest = max(PROFILE.sizes + PROFILE.memory_sizes)
+    if largest <= ESTIMATE_ABOVE_N:
+        return {}
+    ds = sorted(set(PROFILE.features) | set(PROFILE.wide) | {MEMORY_FEATURES})
+    return {(name, d): calibrate(name, d, largest) for name in kernel_names() if name in REGISTRY for d in ds}
+
+
+class Estimates:
+    """Mixin: asv runs this setup_cache once per run (keyed by this one function) and hands its result to
+    every benchmark deriving from it, so each kernel is calibrated once and every benchmark skips the same
+    sizes."""
+
+    def setup_cache(self):
+        return calibrate_all()
+
+    setup_cache.timeout = 1800
+
+
+def check_budget(kernel: Kernel, n: int, d: int, calibrations: dict) -> float:
     """Skip a fit estimated to take longer than the profile's budget (pure-Python loops at large n); else the
-    estimate in seconds."""
-    est = estimated_seconds(kernel.name, n, d)
+    estimate in seconds (0 at small n, where no estimate is needed)."""
+    if n <= ESTIMATE_ABOVE_N:
+        return 0.0
+    cal = calibrations.get((kernel.name, d))
+    if cal is None:  # a size or kernel outside the profile's calibration (tests, a changed environment)
+        cal = calibrate(kernel.name, d, n)
+    est = estimate(kernel, cal, n)
     budget = PROFILE.fit_budget_s
     if est > budget:
         raise NotImplementedError(

@@ -13,10 +13,12 @@ descent's distance from the least-squares solution. Each function takes seconds.
     nist_table(kernels=None, synthetic=True) -> list of rows
         {"problem", "kernel", "lre", "digits", "warned", "error", "ceiling"} for every OLS kernel x problem
         (float64 input); ols/exact also from the exact input, as kernel "ols/exact (exact input)".
-    condition_sweep(kernels=None, families=FAMILIES, n=200, seed=0) -> list of rows
+    condition_sweep(kernels=None, families=FAMILIES, n=200, seed=0, levels=None) -> list of rows
         {"family", "level", "cond", "kernel", "dtype", "lre", "digits", "warned", "error"}: LRE against the
         exact solution of each seeded synthetic problem (offset features, near-collinear columns, polynomial
-        degree), for every OLS kernel and dtype it supports.
+        degree; levels default to SWEEP_LEVELS), for every OLS kernel and dtype it supports.
+    sweep_problem(family, level, n=200, seed=0) -> (X, y);  condition_number(X, fit_intercept=True) -> float
+        one problem of a sweep; the 2-norm condition number of the column-scaled [1, X].
     largest_stable_learning_rate(X=None, y=None, fit_intercept=True) -> dict
         1/λmax(AᵀA/n) for the tutorial's scaled Advertising data (or X, y), checked by running gd/numpy just
         below it (converges) and just above it (diverges), with the explanation.

@@ -68,7 +68,8 @@ class FitResult:
     n_iter: int | None = None  # epochs run
     converged: bool | None = None  # iterative kernels: stopped by tol before the epoch budget
     cond: float | None = None  # OLS kernels: estimated condition number of the (scaled) design
-    digits: float | None = None  # OLS kernels: digits the kernel can vouch for, -log10(cond * unit roundoff)
+    digits: float | None = None  # OLS kernels: correct digits the kernel vouches for (a conservative
+    #   component-wise forward-error bound, see kernels/gram.py); fit() warns below WARN_DIGITS
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "prepare" (conversion/transfer), "solve"
 
     @property

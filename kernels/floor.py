@@ -36,21 +36,25 @@ def _sum_zip(a, b, s, e):
     return t
 
 
+@njit(cache=True, nogil=True)
+def _read_band(xf, y, d, s, e):
+    """Σ of rows s:e of X (flattened as xf) and of y: X's rows and y's rows read in step."""
+    if d == 1:
+        return _sum_zip(xf, y, s, e)
+    acc = 0.0
+    for b in range(s, e, BLOCK_ROWS):
+        be = min(b + BLOCK_ROWS, e)
+        acc += _sum(xf, b * d, be * d) + _sum(y, b, be)
+    return acc
+
+
 @njit(cache=True, parallel=True)
 def _read(xf, y, d, nparts):
-    """Σ X + Σ y: nparts bands of rows, each read as X's rows and y's rows in step (xf is X flattened)."""
+    """Σ X + Σ y over nparts bands of rows, one per thread."""
     n = y.shape[0]
     parts = np.zeros(nparts)
     for t in prange(nparts):
-        s, e = t * n // nparts, (t + 1) * n // nparts
-        if d == 1:
-            parts[t] = _sum_zip(xf, y, s, e)
-        else:
-            acc = 0.0
-            for b in range(s, e, BLOCK_ROWS):
-                be = min(b + BLOCK_ROWS, e)
-                acc += _sum(xf, b * d, be * d) + _sum(y, b, be)
-            parts[t] = acc
+        parts[t] = _read_band(xf, y, d, t * n // nparts, (t + 1) * n // nparts)
     return parts.sum()
 
 
@@ -60,4 +64,7 @@ def read_once(X: np.ndarray, y: np.ndarray, threads: int | None = None) -> float
     if X.ndim == 1:
         X = X[:, None]
     nparts = threads or numba_threads()
-    return float(_read(X.reshape(-1), np.ascontiguousarray(y), X.shape[1], nparts))
+    xf, y = X.reshape(-1), np.ascontiguousarray(y)
+    if nparts == 1:  # no parallel region: with one thread it only adds a hand-off to a pool thread
+        return float(_read_band(xf, y, X.shape[1], 0, y.shape[0]))
+    return float(_read(xf, y, X.shape[1], nparts))

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from .contract import FitResult
-from .errors import SingularDesignError
+from .errors import InputError, SingularDesignError
 
 UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
 U64 = UNIT_ROUNDOFF["float64"]
@@ -105,6 +105,9 @@ def solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: f
     G = np.asarray(G, dtype=np.float64)
     c = np.asarray(c, dtype=np.float64)
     d = G.shape[0]
+    if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c)) and math.isfinite(yy)):
+        raise InputError(f"{kernel}: XᵀX overflowed: the values are too large to square in this dtype; "
+                         "rescale X and y (or use ols/exact)")
     s, Gs = scale_columns(G, kernel)
     lam = np.linalg.eigvalsh(Gs)
     cond_g = math.inf if lam[0] <= 0 else float(lam[-1] / lam[0])
@@ -154,6 +157,13 @@ def input_digits(X: np.ndarray, y: np.ndarray, fit_intercept: bool, params, *, u
     """
     n, d = X.shape
     params = np.asarray(params, dtype=np.float64)
+    # Scale every column and y by a power of 2 (exact: relative errors unchanged) so no square over- or
+    # underflows; the coefficients scale with them.
+    ex = np.frexp(np.max(np.abs(X), axis=0))[1]
+    ey = int(np.frexp(np.max(np.abs(y)))[1]) if np.any(y != 0) else 0
+    X, y = np.ldexp(X, -ex), np.ldexp(y, -ey)
+    params = np.concatenate([np.ldexp(params[:1], -ey), np.ldexp(params[1:], ex - ey)]) if fit_intercept \
+        else np.ldexp(params, ex - ey)
     beta = params[1:] if fit_intercept else params
     x_mean = X.mean(axis=0) if fit_intercept else None
     y_mean = float(y.mean()) if fit_intercept else 0.0

@@ -31,7 +31,8 @@ REASSOC = {"reassoc", "contract"}
 BLOCK = 2048  # rows per block: a block is summed around one shift, then merged exactly into the total
 PILOT = 64  # rows whose mean shifts the first block of each band
 BLAS_MIN_D = 8  # ols/numba-parallel hands the O(n d²) products to BLAS (syrk) from this many features
-BLAS_CHUNK_BYTES = 8 << 20  # rows per BLAS chunk: about this many bytes of the shifted (rows, d + 1) copy
+BLAS_CHUNK_BYTES = 16 << 20  # rows per BLAS chunk: about this many bytes of the shifted (rows, d + 1) copy,
+BLAS_CHUNK_SHARE = 16  # and at most 1/16 of the rows, so the copy stays a small share of the input
 
 
 # --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
@@ -267,14 +268,20 @@ def _shift_rows(X, y, s, e, K, Z):
         Z[i, d] = y[s + i] - K[d]
 
 
+def _blas_rows(n: int, d: int) -> int:
+    """Rows per BLAS chunk: large enough for syrk to run at speed, small beside the input."""
+    return max(BLOCK, min(BLAS_CHUNK_BYTES // (8 * (d + 1)), n // BLAS_CHUNK_SHARE))
+
+
 def _comoments_blas(X: np.ndarray, y: np.ndarray):
     """Mean and centred co-moments of (x, y): chunks shifted by the previous chunk's mean, ZᵀZ by syrk.
 
-    One read of X; the shifted chunk (the only copy, BLAS_CHUNK_BYTES) stays in cache for the product.
+    One read of X; the shifted chunk (the only copy: at most BLAS_CHUNK_BYTES and 1/16 of the input) is
+    summed and multiplied while it is in cache.
     """
     n, d = X.shape
     p = d + 1
-    rows = max(BLOCK, BLAS_CHUNK_BYTES // (8 * p))
+    rows = _blas_rows(n, d)
     Z = np.empty((min(rows, n), p))
     K0 = np.concatenate([X[:PILOT].mean(axis=0), [y[:PILOT].mean()]]).astype(np.float64)
     K = K0.copy()
@@ -315,24 +322,19 @@ def _raw_moments(X, y, nparts):
 
 
 def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass."""
+    """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass.
+
+    parallel: bands on every thread (and BLAS for d >= BLAS_MIN_D); with one thread, the serial loop.
+    """
     d = X.shape[1]
+    nparts = numba_threads() if parallel else 1
     if d == 1:
         x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
-        tot = _comoments_d1_parallel(x, y, numba_threads()) if parallel else _comoments_d1_serial(x, y)
+        tot = _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
         return tot[1:3].copy(), np.array([[tot[3], 0.0], [tot[4], tot[5]]])
-    if not parallel:
-        return _comoments_serial(X, y)
-    if d >= BLAS_MIN_D:
-        numba_threads()
+    if parallel and d >= BLAS_MIN_D:
         return _comoments_blas(X, y)
-    return _comoments_parallel(X, y, numba_threads())
-
-
-def _growth(n: int, d: int, parallel: bool) -> float:
-    """Terms any one sum runs through: one block's (or BLAS chunk's) rows, then one merge per block."""
-    rows = max(BLOCK, BLAS_CHUNK_BYTES // (8 * (d + 1))) if parallel and d >= BLAS_MIN_D else BLOCK
-    return float(min(n, rows + n // rows + PILOT))
+    return _comoments_parallel(X, y, nparts) if nparts > 1 else _comoments_serial(X, y)
 
 
 def _ols(name: str, parallel: bool):
@@ -440,11 +442,12 @@ def _gd(name: str, epoch, parallel: bool):
         n = X.shape[0]
         x = X.reshape(-1) if X.shape[1] == 1 else y  # d = 1 reads x as a unit-stride vector; else unused
         nparts = numba_threads() if parallel else 1
+        run = epoch if nparts > 1 else _gd_epoch_serial  # one thread: no parallel region to hand off to
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         gw = np.empty_like(w)
         tr = LossTracker(opts, name)
         while True:
-            sse, gb = epoch(X, x, y, b, w, gw, nparts)
+            sse, gb = run(X, x, y, b, w, gw, nparts)
             if tr.record(sse / n):
                 break
             w -= (2.0 * opts.learning_rate / n) * gw

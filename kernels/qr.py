@@ -205,7 +205,9 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
     R11 = R[:q, :q]
     sA = np.linalg.norm(R11, axis=0)  # column norms of A = [1, X - K]
     if not np.all(sA > 0):
-        raise SingularDesignError(f"ols/qr: column {int(np.argmin(sA)) - off} is all zeros")
+        raise SingularDesignError(
+            f"ols/qr: column {int(np.argmin(sA)) - off} has no variance left in float64 (its values' squares "
+            "underflow, or it is a copy of the intercept); rescale it or drop it")
     sv = np.linalg.svd(R11 / sA, compute_uv=False)
     kappa_A = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
     if not kappa_A * q * U64 < 0.01:

@@ -8,6 +8,9 @@ from .contract import Options
 from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
 from .iterative import LossTracker, batches, epoch_orders, initial_params, step_size
 from .registry import mark_unavailable, register
+from .threads import get_threads
+
+get_threads()  # puts $LRBENCH_THREADS (if set) in force for torch's CPU operations too
 
 BOTH = ("float64", "float32")
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}

@@ -43,8 +43,10 @@ def is_reference(kernel: str) -> bool:
 
 def epochs(run: Run) -> int | None:
     """The fixed epoch count of the gradient-descent timings: the last epoch of the recorded loss curves."""
-    recs = run.records(LOSS)
-    return max((int(r["epoch"]) for r in recs), default=None) or None
+    if not hasattr(run, "_epochs"):  # asked for every time shown: read the loss curves' parameters once
+        recs = run.records(LOSS)
+        run._epochs = max((int(r["epoch"]) for r in recs), default=None) or None
+    return run._epochs
 
 
 def params_of(run: Run, benchmark: str, name: str) -> list:

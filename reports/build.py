@@ -57,8 +57,9 @@ class Report:
         total = sum(len(v) for v in r.values.values())
         measured = sum(ok(x) for v in r.values.values() for x in v.values())
         fails = A.failed(r)
-        parts = [p(f"{measured} of {total} benchmark cases measured; the rest were skipped (a size a kernel does "
-                   f"not run at, an unavailable backend, or a problem a kernel refuses) or failed.")]
+        parts = [p(f"{total} benchmark cases: {measured} measured, {total - measured - len(fails)} skipped (a size "
+                   f"a kernel does not run at in this profile, an unavailable backend, a problem a kernel refuses), "
+                   f"{len(fails)} failed.")]
         if fails:
             parts.append('<div class="error">' + esc(f"{len(fails)} benchmark case(s) FAILED:") + ul(
                 [f"{b}{tuple(p_)}" for b, p_ in fails[:40]]) + "</div>")
@@ -126,7 +127,8 @@ class Report:
                 html += f"<h3>{esc(algo)}: speed-up against {esc(ref)}</h3>" + table(
                     ["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], rows)
         html += "<h3>Time as a multiple of the read floor</h3>" + p(
-            f"d = {d}. 1× would mean the kernel costs one read of the data; gradient descent per epoch.")
+            f"d = {d}. 1× would mean the kernel costs one read of the data; gradient descent per epoch. At small "
+            "n the floor is mostly the start of its parallel loop, so a serial kernel can come in below 1×.")
         rows = []
         for k in A.kernels(r):
             row = [k]

@@ -85,9 +85,26 @@ def _benchmarks_json(results_file: Path) -> dict:
     return {k: v for k, v in data.items() if isinstance(v, dict)}
 
 
+# This suite's parameter names and units, for a results file read without asv's benchmarks.json beside it.
+_KNOWN = {
+    "time_fit": (["kernel", "n", "d"], "seconds"), "time_read_once": (["n", "d"], "seconds"),
+    "time_prepare": (["kernel", "n", "d"], "seconds"), "timeraw_first_call": (["kernel", "cache"], "seconds"),
+    "track_peakmem_extra": (["kernel", "n"], "x input"), "track_lre": (["kernel", "problem"], "digits"),
+    "track_coef_error": (["kernel", "case"], "relative"), "track_distance": (["kernel", "d"], "relative"),
+    "track_excess_loss": (["kernel", "epoch"], "relative"),
+}
+
+
 def _default_unit(name: str) -> str:
     method = name.rsplit(".", 1)[-1]
+    if method in _KNOWN:
+        return _KNOWN[method][1]
     return "seconds" if method.startswith(("time_", "timeraw_")) else "bytes" if method.startswith("peakmem_") else ""
+
+
+def _default_param_names(name: str, count: int) -> list[str]:
+    names = _KNOWN.get(name.rsplit(".", 1)[-1], ([], ""))[0]
+    return names if len(names) == count else [f"p{i}" for i in range(count)]
 
 
 def load_run(path: str | Path) -> Run:
@@ -121,7 +138,7 @@ def load_run(path: str | Path) -> Run:
             stats[name] = {c: (s, sm) for c, s, sm in zip(combos, sts or [None] * len(combos),
                                                           smp or [None] * len(combos))}
             info = meta.get(name, {})
-            param_names[name] = list(info.get("param_names") or [f"p{i}" for i in range(len(raw_params))])
+            param_names[name] = list(info.get("param_names") or _default_param_names(name, len(raw_params)))
             units[name] = info.get("unit") or _default_unit(name)
             versions[name] = res.benchmark_version.get(name)
     except (TypeError, ValueError, KeyError, IndexError) as exc:

@@ -2,8 +2,9 @@
 
     python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide] [--refs]
 
-Each round times every entry once, in turn, so a burst of load from elsewhere hits all of them alike;
-the table gives the median over rounds and the spread (min..max as a multiple of that median).
+Each round times every entry once, in a fresh random order (BLAS and OpenMP threads spin for a while after
+a call, slowing whatever runs next on a small machine), so load from elsewhere hits all of them alike;
+the table gives the median over rounds, the fastest round, and the spread (min..max over the median).
 """
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ def _solve(name: str, X, y, **opts):
 
 def measure(entries: dict, rounds: int) -> dict:
     times = {k: [] for k in entries}
+    rng = np.random.default_rng(0)
+    keys = list(entries)
     for _ in range(rounds):
-        for k, f in entries.items():
+        for i in rng.permutation(len(keys)):
+            k = keys[i]
             t0 = time.perf_counter()
-            f()
+            entries[k]()
             times[k].append(time.perf_counter() - t0)
     return {k: (statistics.median(v), min(v), max(v)) for k, v in times.items()}
 
@@ -46,15 +50,17 @@ def measure(entries: dict, rounds: int) -> dict:
 def table(title: str, res: dict, floor_key: str = "floor", per: dict | None = None) -> None:
     fl = res[floor_key][0]
     print(f"\n{title}")
-    print(f"  {'what':34s} {'median ms':>10s} {'x floor':>8s} {'spread':>12s}")
+    flo = res[floor_key][1]
+    print(f"  {'what':34s} {'median ms':>10s} {'x floor':>8s} {'min ms':>9s} {'x floor':>8s} {'spread':>12s}")
     for k, (m, lo, hi) in res.items():
         div = (per or {}).get(k, 1)
-        print(f"  {k:34s} {m / div * 1e3:10.3f} {m / div / fl:8.2f} {lo / m:5.2f}..{hi / m:4.2f}")
+        print(f"  {k:34s} {m / div * 1e3:10.3f} {m / div / fl:8.2f} {lo / div * 1e3:9.3f} {lo / div / flo:8.2f}"
+              f" {lo / m:5.2f}..{hi / m:4.2f}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sizes", type=float, nargs="+", default=[1e6, 1e7])
+    ap.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--refs", action="store_true", help="also time sklearn and statsmodels (slow)")
     ap.add_argument("--wide", action="store_true", help="also n = 1e6, d = 100 against X.T @ X")
@@ -66,6 +72,7 @@ def main() -> None:
         e = args.gd_epochs
         entries = {
             "floor": lambda: read_once(X, y),
+            f"floor, {e + 1} reads in a row": lambda: [read_once(X, y) for _ in range(e + 1)],
             "np.sum(X) + np.sum(y) (1 thread)": lambda: X.sum() + y.sum(),
             "ols/numpy": _solve("ols/numpy", X, y),
             "ols/numba": _solve("ols/numba", X, y),
@@ -78,7 +85,8 @@ def main() -> None:
             entries["ols/sklearn"] = _solve("ols/sklearn", X, y)
             entries["ols/statsmodels"] = _solve("ols/statsmodels", X, y)
         res = measure(entries, args.rounds)
-        per = {k: e + 1 for k in entries if k.startswith("gd/numba") and "gram" not in k}  # per epoch
+        # per epoch / per read: consecutive passes over the same data find part of it in cache (a large L3)
+        per = {k: e + 1 for k in entries if (k.startswith("gd/numba") and "gram" not in k) or "in a row" in k}
         table(f"n = {n:.0e}, d = 1, float64 ({args.rounds} rounds; gd rows are per epoch)", res, per=per)
         best = res["ols/numba-parallel"][0]
         print(f"  gd/numba-gram 1000 epochs / ols/numba-parallel: {res['gd/numba-gram (1000 epochs)'][0] / best:.2f}")

@@ -107,6 +107,17 @@ def test_exact_rejects_non_numbers_and_exact_singularity():
         exact_lstsq(X, np.array([1, 2, 4], dtype=object))
 
 
+def test_exact_is_exact_at_extreme_scales():
+    """Scaling a column by 2^600 (exact) scales its coefficient by 2^-600, bit for bit; nothing overflows."""
+    P = datasets.load_nist("Longley")
+    r = fit(P.X, P.y, kernel="ols/exact")
+    X = P.X.copy()
+    X[:, 2] = np.ldexp(X[:, 2], 600)
+    big = fit(X, np.ldexp(P.y, -300), kernel="ols/exact")
+    assert big.coef[2] == np.ldexp(r.coef[2], -900) and big.intercept == np.ldexp(r.intercept, -300)
+    assert math.isfinite(big.digits) and abs(big.digits - r.digits) < 0.01
+
+
 def test_fit_exact_vouches_for_every_digit_of_exact_input_only():
     Px = datasets.load_nist("Norris", exact=True)
     assert fit_exact(Px.X, Px.y).digits > 15.9  # exact input, one rounding

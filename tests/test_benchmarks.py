@@ -72,19 +72,39 @@ def test_too_large_for_memory_is_skipped_not_attempted(monkeypatch):
 
 def test_pure_python_stops_where_a_fit_would_take_more_than_the_budget():
     with pytest.raises(NotImplementedError, match=r"would take about \d+ s"):
-        common.check_budget(REGISTRY["gd/python"], 10_000_000, 10)
-    assert common.check_budget(REGISTRY["ols/numpy"], 100_000, 10) < common.PROFILE.fit_budget_s
-    assert common.check_budget(REGISTRY["gd/python"], 1_000, 10) == 0.0  # small: no estimate needed
+        common.check_budget(REGISTRY["gd/python"], 10_000_000, 10, {})
+    assert common.check_budget(REGISTRY["ols/numpy"], 100_000, 10, {}) < common.PROFILE.fit_budget_s
+    assert common.check_budget(REGISTRY["gd/python"], 1_000, 10, {}) == 0.0  # small: no estimate needed
+    # the calibration made once per run (asv's setup_cache) decides: a slow one skips even a fast kernel
+    with pytest.raises(NotImplementedError):
+        common.check_budget(REGISTRY["ols/numpy"], 100_000, 10, {("ols/numpy", 10): (1_000, 1.0)})
 
 
 def test_estimate_scales_with_rows_and_epochs():
     k = REGISTRY["gd/python"]
-    est = common.estimated_seconds(k.name, 1_000_000, 1)
-    rows = common.CALIBRATION_ROWS[-1]  # a slow kernel's estimate comes from the larger calibration
+    rows, t = common.calibrate(k.name, 1, 10_000_000)
+    est = common.estimate(k, (rows, t), 10_000_000)
     X, y = common.data(rows, 1)
     one = min(common.timed_fit(k, X, y, common.options(k, epochs=1)) for _ in range(3))
-    expected = common.ESTIMATE_SAFETY * one * common.EPOCHS * 1_000_000 / rows
+    expected = common.EPOCHS * common.ESTIMATE_SAFETY * one * 10_000_000 / rows
     assert 0.3 * expected < est < 3.0 * expected  # timing noise on a shared machine, not a factor of 10
+    assert common.estimate(k, (rows, t), 2 * 10_000_000) == pytest.approx(2 * est)
+
+
+def test_a_fixed_per_call_cost_is_not_multiplied_by_n(monkeypatch):
+    """A kernel costing 50 ms a call whatever n must not be skipped from its time on 2,000 rows x n / 2,000."""
+    import time as _time
+
+    def solve(data, fit_intercept, opts):
+        _time.sleep(0.05)
+        return REGISTRY["ols/numpy"].solve(data, fit_intercept, opts)
+
+    monkeypatch.setitem(REGISTRY, "ols/slow-start", replace(REGISTRY["ols/numpy"], name="ols/slow-start", solve=solve))
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES["quick"])
+    cal = common.calibrate("ols/slow-start", 1, 1_000_000)
+    est = common.estimate(REGISTRY["ols/slow-start"], cal, 1_000_000)
+    assert cal[0] == common.CALIBRATION_ROWS[-1]  # refined on the most rows
+    assert est < common.PROFILE.fit_budget_s, est  # linear from 2,000 rows would say about 40 s
 
 
 class _Counting:
@@ -112,13 +132,13 @@ def test_time_fit_times_the_solve_alone_and_synchronises(monkeypatch):
     monkeypatch.setitem(REGISTRY, "gd/counting", c.kernel)
     bench_time._prepared.clear()
     b = bench_time.Fit()
-    b.setup("gd/counting", 1_000, 1)  # warm-up fit and the one prepare happen here
+    b.setup({}, "gd/counting", 1_000, 1)  # warm-up fit and the one prepare happen here
     before = dict(c.calls)
-    b.time_fit("gd/counting", 1_000, 1)
+    b.time_fit({}, "gd/counting", 1_000, 1)
     assert c.calls["prepare"] == before["prepare"]  # no conversion in the timed call
     assert c.calls["solve"] == before["solve"] + 1
     assert c.calls["sync"] == before["sync"] + 1  # a device kernel is waited for before the clock stops
-    b.setup("gd/counting", 1_000, 1)  # asv re-runs setup before each sample: the prepared input is reused
+    b.setup({}, "gd/counting", 1_000, 1)  # asv re-runs setup before each sample: the prepared input is reused
     assert c.calls["prepare"] == before["prepare"]
     bench_time._prepared.clear()
 
@@ -148,8 +168,8 @@ def test_peak_memory_sees_a_temporary_and_not_what_was_there_before():
 def test_peakmem_benchmark_reports_a_multiple_of_the_input(monkeypatch):
     monkeypatch.setattr(common, "MEMORY_FEATURES", 10)
     b = bench_memory.PeakMemory()
-    b.setup("ols/numpy", 100_000)
-    ratio = b.track_peakmem_extra("ols/numpy", 100_000)
+    b.setup({}, "ols/numpy", 100_000)
+    ratio = b.track_peakmem_extra({}, "ols/numpy", 100_000)
     # ols/numpy centres X into an (n, d) temporary: about 10/11 of the input, plus small change
     assert 0.7 < ratio < 2.5, ratio
 

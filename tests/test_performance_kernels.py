@@ -197,8 +197,7 @@ def test_fused_kernels_allocate_no_n_sized_temporaries():
 def restore_threads():
     yield
     threads._state.update(threads=None, source=None)
-    threads.set_threads(threads.available_cores() if threads.available_cores() <= threads._numba_limit() else None)
-    threads._state.update(threads=None, source=None)
+    threads._apply(min(threads.available_cores(), threads._numba_limit()))  # back to every core
 
 
 def test_threads_default_to_every_core_and_follow_the_setting(monkeypatch, restore_threads):
@@ -211,7 +210,7 @@ def test_threads_default_to_every_core_and_follow_the_setting(monkeypatch, resto
     X, y = random_problem(10000, 1, seed=1)
     both = fit(X, y, kernel="ols/numba-parallel")
     assert threads.set_threads(1) == 1 and numba.get_num_threads() == 1
-    assert threads.thread_info() ["source"] == "set_threads"
+    assert threads.thread_info()["source"] == "set_threads"
     one = fit(X, y, kernel="ols/numba-parallel")
     np.testing.assert_allclose(one.params, both.params, rtol=1e-12, atol=1e-14)
 

@@ -318,9 +318,12 @@ def test_comparison_marks_only_what_asvs_statistics_call_significant(results_dir
 def test_comparison_section_from_two_results_files(results_dir, tmp_path):
     from reports import analysis as A
 
-    def slower(data):
+    def slower(data):  # every time and its statistics four times larger
+        cols = data["result_columns"]
         row = data["results"][A.FLOOR]
-        row[0] = [v * 4 if v is not None else v for v in row[0]]
+        for col in ("result", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75"):
+            i = cols.index(col)
+            row[i] = [v * 4 if v is not None else v for v in row[i]]
 
     after = _derived_copy(results_dir, tmp_path / "res", slower)
     r = _report([str(after), "--baseline", str(_results_file(results_dir)), "--out", str(tmp_path / "out"),
