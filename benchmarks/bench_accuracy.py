@@ -1,8 +1,8 @@
 """Accuracy (asv track_): LRE against NIST's certified values, coefficient error against statsmodels,
 and gradient descent's distance from the least-squares solution and excess loss per epoch.
 
-Each class computes all its values once in setup_cache (asv runs it once and hands the result to every
-parameter combination); a kernel that refuses a problem (e.g. singular to working precision) is skipped
+All values are computed once, in one setup_cache shared by the classes (asv runs it once and hands the result
+to every parameter combination); a kernel that refuses a problem (e.g. singular to working precision) is skipped
 with its reason, not recorded as a number.
 """
 from __future__ import annotations
@@ -37,7 +37,44 @@ def _fit_params(name: str, X, y, fit_intercept: bool = True, **opts) -> np.ndarr
     return r.params if fit_intercept else r.coef
 
 
-class NistLRE:
+def _nist_runs(kernels: list[str], problems: list[str]) -> dict:
+    """LRE of every OLS kernel on every NIST problem, or why there is none."""
+    values = {}
+    for problem in problems:
+        try:
+            ds = load_nist(problem)
+        except DataFileError as exc:
+            values.update({(k, problem): f"no data: {exc}" for k in kernels})
+            continue
+        for name in kernels:
+            try:
+                est = _fit_params(get(name).name, ds.X, ds.y, ds.fit_intercept)
+            except (KernelError, NotImplementedError) as exc:
+                values[(name, problem)] = _REFUSED + str(exc)
+                continue
+            values[(name, problem)] = lre(est, ds.certified)
+    return values
+
+
+_CASES = {"well-conditioned": 0.0, "collinear 0.999": 0.999}
+
+
+def _coef_kernels() -> list[str]:
+    return kernel_names(("ols",), predicate=lambda k: k.backend != "statsmodels")
+
+
+class _AccuracyCache:
+    """One setup_cache for every accuracy benchmark (asv keys it by this one function, so it runs once per run,
+    in one process): every kernel is fitted once per problem."""
+
+    def setup_cache(self):
+        return {"nist": _nist_runs(kernel_names(("ols",)), _nist_names()), "coef": _coef_runs(_coef_kernels()),
+                "iterative": _iterative_runs()}
+
+    setup_cache.timeout = 1800
+
+
+class NistLRE(_AccuracyCache):
     """Digits of agreement (LRE, 0-15) of each OLS kernel's coefficients with NIST's certified values."""
 
     param_names = ["kernel", "problem"]
@@ -45,74 +82,54 @@ class NistLRE:
     rounds = 1
     timeout = 600
 
-    def setup_cache(self):
-        values = {}
-        for problem in self.params[1]:
-            try:
-                ds = load_nist(problem)
-            except DataFileError as exc:
-                values.update({(k, problem): f"no data: {exc}" for k in self.params[0]})
-                continue
-            for name in self.params[0]:
-                try:
-                    est = _fit_params(get(name).name, ds.X, ds.y, ds.fit_intercept)
-                except (KernelError, NotImplementedError) as exc:
-                    values[(name, problem)] = _REFUSED + str(exc)
-                    continue
-                values[(name, problem)] = lre(est, ds.certified)
-        return values
-
-    setup_cache.timeout = 1200
-
-    def setup(self, values, name, problem):
-        v = values[(name, problem)]
+    def setup(self, cache, name, problem):
+        v = cache["nist"][(name, problem)]
         if isinstance(v, str):
             raise NotImplementedError(v)
 
-    def track_lre(self, values, name, problem):
-        return values[(name, problem)]
+    def track_lre(self, cache, name, problem):
+        return cache["nist"][(name, problem)]
 
     track_lre.unit = "digits"
 
 
-_CASES = {"well-conditioned": 0.0, "collinear 0.999": 0.999}
 
 
-class CoefErrorVsStatsmodels:
+def _coef_runs(kernels: list[str]) -> dict:
+    """Relative coefficient error of every OLS kernel against statsmodels, per case."""
+    values = {}
+    for case, rho in _CASES.items():
+        ds = make_regression(PROFILE.accuracy_rows, 10, collinearity=rho, seed=1)
+        try:
+            ref = _fit_params(get("ols/statsmodels").name, ds.X, ds.y)
+        except NotImplementedError as exc:
+            values.update({(k, case): f"no reference: {exc}" for k in kernels})
+            continue
+        for name in kernels:
+            try:
+                est = _fit_params(get(name).name, ds.X, ds.y)
+            except (KernelError, NotImplementedError) as exc:
+                values[(name, case)] = _REFUSED + str(exc)
+                continue
+            values[(name, case)] = float(np.max(np.abs(est - ref)) / np.max(np.abs(ref)))
+    return values
+
+
+class CoefErrorVsStatsmodels(_AccuracyCache):
     """max |β - β_statsmodels| / max |β_statsmodels| over (intercept, coef) on seeded synthetic data, d = 10."""
 
     param_names = ["kernel", "case"]
-    params = [kernel_names(("ols",), predicate=lambda k: k.backend != "statsmodels"), list(_CASES)]
+    params = [_coef_kernels(), list(_CASES)]
     rounds = 1
     timeout = 600
 
-    def setup_cache(self):
-        values = {}
-        for case, rho in _CASES.items():
-            ds = make_regression(PROFILE.accuracy_rows, 10, collinearity=rho, seed=1)
-            try:
-                ref = _fit_params(get("ols/statsmodels").name, ds.X, ds.y)
-            except NotImplementedError as exc:
-                values.update({(k, case): f"no reference: {exc}" for k in self.params[0]})
-                continue
-            for name in self.params[0]:
-                try:
-                    est = _fit_params(get(name).name, ds.X, ds.y)
-                except (KernelError, NotImplementedError) as exc:
-                    values[(name, case)] = _REFUSED + str(exc)
-                    continue
-                values[(name, case)] = float(np.max(np.abs(est - ref)) / np.max(np.abs(ref)))
-        return values
-
-    setup_cache.timeout = 1200
-
-    def setup(self, values, name, case):
-        v = values[(name, case)]
+    def setup(self, cache, name, case):
+        v = cache["coef"][(name, case)]
         if isinstance(v, str):
             raise NotImplementedError(v)
 
-    def track_coef_error(self, values, name, case):
-        return values[(name, case)]
+    def track_coef_error(self, cache, name, case):
+        return cache["coef"][(name, case)]
 
     track_coef_error.unit = "relative"
 
@@ -145,16 +162,7 @@ def _iterative_runs():
     return out
 
 
-class _IterativeCache:
-    """Shared setup_cache (asv keys it by this one function): each iterative kernel is fitted once."""
-
-    def setup_cache(self):
-        return _iterative_runs()
-
-    setup_cache.timeout = 1800
-
-
-class GdDistanceFromOLS(_IterativeCache):
+class GdDistanceFromOLS(_AccuracyCache):
     """‖θ - θ_OLS‖ / ‖θ_OLS‖ after EPOCHS epochs, θ = (intercept, coef), on seeded synthetic data."""
 
     param_names = ["kernel", "d"]
@@ -162,17 +170,17 @@ class GdDistanceFromOLS(_IterativeCache):
     rounds = 1
     timeout = 600
 
-    def setup(self, runs, name, d):
-        if isinstance(runs[(name, d)], str):
-            raise NotImplementedError(runs[(name, d)])
+    def setup(self, cache, name, d):
+        if isinstance(cache["iterative"][(name, d)], str):
+            raise NotImplementedError(cache["iterative"][(name, d)])
 
-    def track_distance(self, runs, name, d):
-        return runs[(name, d)]["distance"]
+    def track_distance(self, cache, name, d):
+        return cache["iterative"][(name, d)]["distance"]
 
     track_distance.unit = "relative"
 
 
-class GdLossCurve(_IterativeCache):
+class GdLossCurve(_AccuracyCache):
     """(MSE after k epochs - least-squares MSE) / least-squares MSE, k = 0..EPOCHS, at the largest d."""
 
     param_names = ["kernel", "epoch"]
@@ -180,12 +188,12 @@ class GdLossCurve(_IterativeCache):
     rounds = 1
     timeout = 600
 
-    def setup(self, runs, name, epoch):
-        run = runs[(name, max(PROFILE.features))]
+    def setup(self, cache, name, epoch):
+        run = cache["iterative"][(name, max(PROFILE.features))]
         if isinstance(run, str):
             raise NotImplementedError(run)
 
-    def track_excess_loss(self, runs, name, epoch):
-        return runs[(name, max(PROFILE.features))]["excess"][epoch]
+    def track_excess_loss(self, cache, name, epoch):
+        return cache["iterative"][(name, max(PROFILE.features))]["excess"][epoch]
 
     track_excess_loss.unit = "relative"

@@ -188,7 +188,7 @@ def calibrate(name: str, d: int, largest_n: int) -> tuple[int, float]:
         rows_seen, t = rows, min(timed_fit(kernel, X, y, opts) for _ in range(2))
         following = CALIBRATION_ROWS[i + 1] if i + 1 < len(CALIBRATION_ROWS) else None
         if estimate(kernel, (rows, t), largest_n) < 0.1 * budget or following is None or \
-                t * following / rows > 0.5 * budget:
+                t * following / rows > 0.3 * budget:
             break
     return rows_seen, t
 
@@ -209,7 +209,8 @@ def calibrate_all() -> dict[tuple[str, int], tuple[int, float]]:
     if largest <= ESTIMATE_ABOVE_N:
         return {}
     ds = sorted(set(PROFILE.features) | set(PROFILE.wide) | {MEMORY_FEATURES})
-    return {(name, d): calibrate(name, d, largest) for name in kernel_names() if name in REGISTRY for d in ds}
+    return {(name, d): calibrate(name, d, largest) for name in kernel_names() if name in REGISTRY for d in ds
+            if d in PROFILE.features or d == MEMORY_FEATURES or REGISTRY[name].algorithm == "ols"}
 
 
 class Estimates:

@@ -90,7 +90,7 @@ class Report:
         if rows:
             budget = f"{prof.fit_budget_s:g} s (profile {prof.name})" if prof else "the profile's budget"
             html += "<h3>Where the slow kernels stop</h3>" + p(
-                f"A fit whose time, extrapolated from fits on up to 20,000 rows, would exceed {budget} is skipped "
+                f"A fit whose time, extrapolated from one-epoch fits on up to 200,000 rows, would exceed {budget} is skipped "
                 "(benchmarks/common.py), and so is a size whose data would not fit in the memory available. "
                 "The pure-Python loops, and the per-row loops of the other backends, stop here:") + table(
                 ["kernel", "d", "largest n run", "skipped n"], rows)
@@ -354,9 +354,9 @@ class Report:
         self._section("machine", "The machine", self.machine_section)
         if self.baseline is not None:
             self._section("compare", "Comparison with the baseline", self.compare_section)
+        when = f" · benchmarks started {r.started:%Y-%m-%d %H:%M UTC}" if r.started else ""
         meta = [f"results: {r.path}", f"commit {r.commit} · environment {r.env_name} · machine "
-                f"{r.machine.get('machine', '?')} · run {r.date:%Y-%m-%d %H:%M UTC}" if r.date else
-                f"commit {r.commit}"]
+                f"{r.machine.get('machine', '?')}{when}"]
         if self.baseline is not None:
             meta.append(f"compared with: {self.baseline.path}")
         return page(title, meta, self.sections)

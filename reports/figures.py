@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import matplotlib
+import matplotlib.text
 import matplotlib.transforms
 
 matplotlib.use("Agg")
@@ -14,8 +15,9 @@ from matplotlib.ticker import LogLocator  # noqa: E402
 from . import analysis as A  # noqa: E402
 from .results import Run, ok  # noqa: E402
 
-plt.rcParams.update({"font.size": 9, "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 7.5,
-                     "xtick.labelsize": 8, "ytick.labelsize": 8, "figure.dpi": 110, "savefig.dpi": 110})
+# Sized for the page: a four-panel figure (about 16 in at 100 dpi) is shown about 1,250 px wide.
+plt.rcParams.update({"font.size": 10.5, "axes.titlesize": 11.5, "axes.labelsize": 10.5, "legend.fontsize": 9,
+                     "xtick.labelsize": 9.5, "ytick.labelsize": 9.5, "figure.dpi": 100, "savefig.dpi": 100})
 
 _MARKERS = "osD^v<>ph*XP"
 _PALETTE = [plt.get_cmap("tab20")(i) for i in range(0, 20, 2)] + [plt.get_cmap("tab20")(i) for i in range(1, 20, 2)]
@@ -90,7 +92,7 @@ def time_vs_n(run: Run) -> plt.Figure | None:
         axes[-1][j].legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1,
                            frameon=False)
     fig.suptitle("Time against data size (log-log); gradient descent per epoch; dashed black: the read floor",
-                 fontsize=11)
+                 fontsize=13)
     return fig
 
 
@@ -102,7 +104,7 @@ def memory(run: Run) -> plt.Figure | None:
     ks = A.kernels(run, A.MEMORY)
     styles = Styles(A.kernels(run) or ks)
     algos = [a for a in A.ALGORITHMS if any(A.algorithm(k) == a for k in ks)]
-    fig, axes = plt.subplots(1, len(algos), figsize=(4.1 * len(algos), 5.4), squeeze=False,
+    fig, axes = plt.subplots(1, len(algos), figsize=(4.1 * len(algos), 6.4), squeeze=False,
                              constrained_layout=True)
     sizes = sorted({A.MEMORY_FEATURES and 8 * r["n"] * (A.MEMORY_FEATURES + 1) for r in recs})
     for j, algo in enumerate(algos):
@@ -117,11 +119,11 @@ def memory(run: Run) -> plt.Figure | None:
         for mult, ls in ((1.0, ":"), (0.1, (0, (1, 4)))):
             ax.plot(xs, mult * xs, color="grey", ls=ls, lw=1, label=f"{mult:g} × input")
         ax.set_title(f"{algo}  (d = {A.MEMORY_FEATURES})")
-        _loglog(ax, "input size: X and y (bytes)", "extra peak memory of one fit (bytes)")
+        _loglog(ax, "input size: X and y (bytes)", "extra peak memory (bytes)")
         ax.axhline(MIN_BYTES, color="grey", lw=0.6, alpha=0.5)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
-    fig.suptitle("Peak memory one fit adds beyond its input (RSS high-water mark; ≤ 4 KiB drawn at 4 KiB)",
-                 fontsize=11)
+    fig.suptitle("Peak memory one fit adds beyond its input (RSS high-water mark; at most 4 KiB drawn at 4 KiB)",
+                 fontsize=13)
     return fig
 
 
@@ -229,7 +231,7 @@ def speed_accuracy(run: Run, n: int, d: int) -> tuple[plt.Figure | None, dict]:
         ax.set_ylabel(ylabel.split(": ", 1)[1])
         ax.set_title(ylabel.split(": ", 1)[0] + "  (black-edged: on the Pareto front)")
         ax.grid(True, alpha=0.3)
-        ax.margins(x=0.3, y=0.15)
+        ax.margins(x=0.3, y=0.22)
     # Labels are placed in display coordinates: fix the layout first, so nothing moves after placement.
     fig.canvas.draw()
     fig.set_layout_engine("none")
@@ -252,18 +254,26 @@ def _place_labels(ax, points: list[tuple[float, float, str]]) -> None:
     offsets = [(dx * r, dy * r) for r in (7, 16, 28, 42, 58, 76, 96) for dx, dy in dirs]
     for i, (x, y, text) in enumerate(points):
         chosen = None
-        for dx, dy in offsets:
-            t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
-                            ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
-                            arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"} if abs(dx) + abs(dy) > 12 else None)
-            bb = t.get_window_extent(renderer).expanded(1.04, 1.15)
-            clash = any(bb.overlaps(o) for o in placed) or any(bb.overlaps(dt) for j, dt in enumerate(dots) if j != i)
-            inside = box.contains(bb.x0, bb.y0) and box.contains(bb.x1, bb.y1)
-            if not clash and inside:
-                chosen = bb
+        # first inside the axes; if the neighbourhood is full, anywhere free (the saved figure grows to fit)
+        for must_be_inside in (True, False):
+            for dx, dy in offsets:
+                t = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points", fontsize=7,
+                                ha="left" if dx >= 0 else "right", va="bottom" if dy >= 0 else "top",
+                                annotation_clip=False,
+                                arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "grey"}
+                                if abs(dx) + abs(dy) > 12 else None)
+                t.get_window_extent(renderer)  # lays the annotation out; the box tested is the text's alone,
+                bb = matplotlib.text.Text.get_window_extent(t, renderer).expanded(1.04, 1.15)  # not its leader line
+                clash = any(bb.overlaps(o) for o in placed) or any(
+                    bb.overlaps(dt) for j, dt in enumerate(dots) if j != i)
+                inside = box.contains(bb.x0, bb.y0) and box.contains(bb.x1, bb.y1)
+                if not clash and (inside or not must_be_inside):
+                    chosen = bb
+                    break
+                t.remove()
+            if chosen is not None:
                 break
-            t.remove()
-        if chosen is None:  # nowhere free: the first offset, accepted
+        if chosen is None:  # nowhere free at all: the first offset, accepted
             t = ax.annotate(text, (x, y), xytext=offsets[0], textcoords="offset points", fontsize=7)
             chosen = t.get_window_extent(renderer)
         placed.append(chosen)
@@ -291,7 +301,7 @@ def loss_curves(run: Run) -> plt.Figure | None:
         ax.grid(True, alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.suptitle("Gradient descent: excess loss after each epoch (one backend per line; overlapping lines agree)",
-                 fontsize=11)
+                 fontsize=13)
     return fig
 
 
@@ -319,7 +329,7 @@ def condition_sweep(rows: list[dict]) -> plt.Figure | None:
         ax.grid(True, alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), frameon=False)
-    fig.suptitle("Accuracy against condition number (float64; a refused fit drawn at 0)", fontsize=11)
+    fig.suptitle("Accuracy against condition number (float64; a refused fit drawn at 0)", fontsize=13)
     return fig
 
 

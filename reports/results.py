@@ -27,6 +27,7 @@ class Run:
     values: dict[str, dict[tuple, float | None]]
     stats: dict[str, dict[tuple, tuple[dict | None, list | None]]]  # (stats, samples) as asv compare takes them
     versions: dict[str, str | None] = field(default_factory=dict)
+    started: dt.datetime | None = None  # when the first benchmark of the run started
 
     @property
     def label(self) -> str:
@@ -144,11 +145,13 @@ def load_run(path: str | Path) -> Run:
     except (TypeError, ValueError, KeyError, IndexError) as exc:
         raise ReportError(f"{path}: malformed asv results ({type(exc).__name__}: {exc})") from None
     date = None
-    if res.date:
+    if res.date:  # the commit's date
         date = dt.datetime.fromtimestamp(res.date / 1000, tz=dt.timezone.utc)
+    starts = [v for v in res.started_at.values() if isinstance(v, (int, float))]
+    started = dt.datetime.fromtimestamp(min(starts) / 1000, tz=dt.timezone.utc) if starts else None
     return Run(path=path, commit=str(res.commit_hash or "unknown"), date=date, env_name=str(res.env_name),
                machine={str(k): str(v) for k, v in (res.params or {}).items()}, param_names=param_names,
-               units=units, values=values, stats=stats, versions=versions)
+               units=units, values=values, stats=stats, versions=versions, started=started)
 
 
 def _product(raw_params: list[list[str]]) -> list[tuple]:

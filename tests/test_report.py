@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # one small real asv run (about a minute) and a few reports
+
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
-KERNELS = "ols/numpy,ols/python,ols/statsmodels,ols/sklearn,gd/numpy,gd/python,gd/torch-nn,sgd/numpy"
+KERNELS = "ols/numpy,ols/python,ols/statsmodels,gd/numpy,gd/torch-nn,sgd/numpy"
 BENCHES = "Fit|ReadFloor|Prepare|PeakMemory|NistLRE|CoefError|GdDistance|GdLossCurve"
 SECTIONS = ("summary", "time", "speedups", "prepare", "memory", "accuracy", "pareto", "loss", "advertising",
             "machine")
