@@ -182,7 +182,7 @@ def coef_error(run: Run) -> plt.Figure | None:
     ax.invert_yaxis()
     ax.set_xlabel("max |β − β_statsmodels| / max |β_statsmodels|  (log scale; statsmodels is a reference, not the truth)")
     ax.grid(True, axis="x", alpha=0.35)
-    ax.legend(title=f"synthetic data, d = 10", loc="lower right")
+    ax.legend(title="synthetic data, d = 10", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Coefficient error against statsmodels")
     return fig
 
