@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DATA ?= $(or $(LRBENCH_DATA_DIR),$(if $(wildcard data/Advertising.csv),data,$(if $(wildcard ../shared/data/Advertising.csv),../shared/data,data)))
 export LRBENCH_DATA_DIR := $(abspath $(DATA))
 
-.PHONY: venv test report demo clean
+.PHONY: venv test report demo gate clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,13 @@ report: venv
 	$(PY) -m reports .asv/results --out reports/out || exit $$?; \
 	echo "== report: $(CURDIR)/reports/out/latest/report.html"; \
 	exit $$status
+
+# The performance gate: HEAD against BASE (default the previous commit) in asv-managed virtualenvs, rounds
+# interleaved; fails on a slowdown of at least GATE_FACTOR that asv's statistics call significant.
+BASE ?= HEAD~1
+GATE_FACTOR ?= 1.5
+gate: venv
+	$(PY) scripts/perf_gate.py --base $(BASE) --factor $(GATE_FACTOR) --normalise
 
 clean:
 	rm -rf $(VENV) .asv .cache
