@@ -3,6 +3,7 @@
 Profiles (environment variable LRBENCH_PROFILE, default "quick"):
   quick  a few sizes; the whole suite runs in a few minutes on a 2-core machine (what `make report` runs)
   full   n from 1e2 to 1e7, d in {1, 10} and d = 100 for OLS at n >= 1e5
+  gate   two sizes (1e3, 1e5), d = 1, more samples of shorter runs: the performance gate (scripts/perf_gate.py)
   tiny   two small sizes, for the tests of the suite and the report
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
@@ -55,6 +56,10 @@ PROFILES = {
     "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),
                     wide=(100,), memory_sizes=(100_000, 1_000_000, 10_000_000), accuracy_rows=100_000,
                     rounds=2, repeat=(1, 10, 20.0), compile_states=("cold", "cached"), fit_budget_s=10.0),
+    # the performance gate (scripts/perf_gate.py): two sizes, d = 1, more samples of shorter runs, so that
+    # interleaved rounds of two commits fit in a CI job and asv has samples for its statistics
+    "gate": Profile("gate", sizes=(1_000, 100_000), features=(1,), wide=(), memory_sizes=(100_000,),
+                    accuracy_rows=2_000, rounds=4, repeat=(3, 10, 0.4), compile_states=("cold",), fit_budget_s=0.5),
     "tiny": Profile("tiny", sizes=(100, 1_000), features=(1, 3), wide=(), memory_sizes=(1_000,),
                     accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",), fit_budget_s=3.0),
 }

@@ -151,10 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.set_defaults(func=cmd_fit)
     ls = sub.add_parser("list", help="the registered kernels, and the backends not available here and why")
     ls.set_defaults(func=cmd_list)
+    rp = sub.add_parser("report", add_help=False,
+                        help="asv results JSON in, one HTML page out (python -m reports; --help for its options)")
+    rp.set_defaults(func=None)
     return p
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["report"]:  # the report generator has its own options: hand them over untouched
+        from reports.__main__ import main as report_main
+        return report_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["LRBENCH_DATA_DIR"] = args.data_dir

@@ -54,7 +54,7 @@ def results_file(commit: str) -> Path:
 
 def run_asv(base: str, head: str, bench: str, rounds: int, log: Path) -> None:
     """asv continuous in managed virtualenvs, rounds interleaved between the commits; output to `log`."""
-    env = dict(os.environ, LRBENCH_PROFILE=os.environ.get("LRBENCH_PROFILE", "quick"))
+    env = dict(os.environ, LRBENCH_PROFILE=os.environ.get("LRBENCH_PROFILE", "gate"))
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     cmd = [sys.executable, "-m", "asv", "continuous", "--interleave-rounds", "-a", f"rounds={rounds}",
@@ -129,7 +129,7 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log = out / f"gate-{base[:8]}-{head[:8]}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"gate: {head[:8]} ({args.head}) against {base[:8]} ({args.base}), factor {args.factor}, "
-          f"{args.rounds} interleaved rounds, profile {os.environ.get('LRBENCH_PROFILE', 'quick')}", flush=True)
+          f"{args.rounds} interleaved rounds, profile {os.environ.get('LRBENCH_PROFILE', 'gate')}", flush=True)
     run_asv(base, head, args.bench, args.rounds, log)
     try:
         before, after = load_run(results_file(base)), load_run(results_file(head))
