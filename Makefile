@@ -49,7 +49,7 @@ report: venv
 BASE ?= HEAD~1
 GATE_FACTOR ?= 1.5
 gate: venv
-	$(PY) scripts/perf_gate.py --base $(BASE) --factor $(GATE_FACTOR) --normalise
+	LRBENCH_PROFILE=gate $(PY) scripts/perf_gate.py --base $(BASE) --factor $(GATE_FACTOR)
 
 clean:
 	rm -rf $(VENV) .asv .cache

@@ -51,7 +51,7 @@ OLS_OPTIONS = ("dtype",)
 ITERATIVE_OPTIONS = ("learning_rate", "epochs", "tol", "seed", "dtype", "init")
 OPTIONS_BY_ALGORITHM = {
     "ols": OLS_OPTIONS,
-    "gd": ITERATIVE_OPTIONS,
+    "gd": tuple(o for o in ITERATIVE_OPTIONS if o != "seed"),  # full batch: no row order to seed
     "sgd": ITERATIVE_OPTIONS + ("schedule", "power_t"),
     "minibatch": ITERATIVE_OPTIONS + ("batch_size",),
 }

@@ -16,6 +16,11 @@ BOTH = ("float64", "float32")
 def ols(data, fit_intercept: bool, opts: Options):
     """Normal equations on centred columns: 3 passes over X and an (n, d) temporary, O(n d²)."""
     X, y = data
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow shows in G: solve_gram names it
+        return _ols(X, y, fit_intercept, opts)
+
+
+def _ols(X, y, fit_intercept: bool, opts: Options):
     if fit_intercept:
         x_mean, y_mean = X.mean(axis=0), y.mean()
         Xc = X - x_mean  # (n, d) temporary

@@ -6,6 +6,7 @@ what is in force, so a benchmark report can record it next to its timings.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 
@@ -25,7 +26,10 @@ def available_cores() -> int:
 
 
 def _numba_limit() -> int:
-    import numba
+    try:
+        import numba
+    except ImportError:  # torch and BLAS still take a thread count without numba
+        return available_cores()
     return int(numba.config.NUMBA_NUM_THREADS)
 
 
@@ -48,8 +52,12 @@ def _check(n, where: str) -> int:
 
 def _apply(n: int) -> None:
     """Put the count in force for Numba (this thread), PyTorch (if loaded) and the loaded BLAS libraries."""
-    import numba
-    numba.set_num_threads(n)
+    if "numba" in sys.modules or importlib.util.find_spec("numba") is not None:
+        try:
+            import numba
+            numba.set_num_threads(n)
+        except ImportError:
+            pass
     if "torch" in sys.modules:
         sys.modules["torch"].set_num_threads(n)
     from threadpoolctl import threadpool_limits

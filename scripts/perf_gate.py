@@ -52,9 +52,13 @@ def results_file(commit: str) -> Path:
     return found[-1]
 
 
-def run_asv(base: str, head: str, bench: str, rounds: int, log: Path) -> None:
+def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Path) -> None:
     """asv continuous in managed virtualenvs, rounds interleaved between the commits; output to `log`."""
     env = dict(os.environ, LRBENCH_PROFILE=os.environ.get("LRBENCH_PROFILE", "gate"))
+    # One thread by default: on a small shared machine a parallel region waits for a busy sibling core and its
+    # time swings by 10x; a single-threaded kernel only shares its core. --threads 0 uses every core.
+    if threads:
+        env["LRBENCH_THREADS"] = str(threads)
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     cmd = [sys.executable, "-m", "asv", "continuous", "--interleave-rounds", "-a", f"rounds={rounds}",
@@ -79,6 +83,11 @@ def verdicts(before, after, factor: float, normalise: bool):
     """(regressions, improvements): (name, params, ratio, before, after) for significant changes >= factor."""
     regressions, improvements = [], []
     for c in compare(before, after):
+        if c.verdict == "only in one run" and c.before is not None and c.unit == "seconds":
+            regressions.append((c.benchmark, c.params, float("inf"), c.before, float("nan")))  # gone at head
+            continue
+        if c.verdict == "not comparable":
+            print(f"gate: note: {c.benchmark} changed between the runs; not compared")
         if c.verdict not in ("worse", "better") or not c.ratio or c.unit != "seconds":
             continue
         ratio = c.ratio
@@ -96,6 +105,8 @@ def verdicts(before, after, factor: float, normalise: bool):
 def fmt(row) -> str:
     name, params, ratio, b, a = row
     short = name.replace("bench_time.", "")
+    if ratio == float("inf"):
+        return f"{short}({', '.join(map(str, params))}): measured at base ({b * 1e3:.3f} ms), not at head"
     return f"{short}({', '.join(map(str, params))}): {ratio:.2f}x  ({b * 1e3:.3f} ms -> {a * 1e3:.3f} ms)"
 
 
@@ -110,7 +121,11 @@ def main(argv=None) -> int:
     p.add_argument("--bench", default=DEFAULT_BENCH, help=f"asv -b regex (default {DEFAULT_BENCH!r})")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
                    help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS})")
-    p.add_argument("--normalise", action="store_true", help="judge fit times divided by the same run's read floor")
+    p.add_argument("--threads", type=int, default=int(os.environ.get("GATE_THREADS", "1")),
+                   help="threads for the kernels and BLAS while timing (default 1, or $GATE_THREADS; 0: all cores)")
+    p.add_argument("--normalise", action="store_true",
+                   help="judge fit times divided by the same run's read floor (only where the floor is steady: "
+                        "at small n it is mostly a parallel loop's start-up and swings with the machine's load)")
     p.add_argument("--no-report", action="store_true", help="skip writing the comparison report")
     args = p.parse_args(argv)
 
@@ -129,8 +144,8 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log = out / f"gate-{base[:8]}-{head[:8]}-{time.strftime('%Y%m%d-%H%M%S')}.log"
     print(f"gate: {head[:8]} ({args.head}) against {base[:8]} ({args.base}), factor {args.factor}, "
-          f"{args.rounds} interleaved rounds, profile {os.environ.get('LRBENCH_PROFILE', 'gate')}", flush=True)
-    run_asv(base, head, args.bench, args.rounds, log)
+          f"{args.rounds} interleaved rounds, {args.threads or 'all'} thread(s), profile {os.environ.get('LRBENCH_PROFILE', 'gate')}", flush=True)
+    run_asv(base, head, args.bench, args.rounds, args.threads, log)
     try:
         before, after = load_run(results_file(base)), load_run(results_file(head))
     except ReportError as exc:

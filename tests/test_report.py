@@ -318,18 +318,26 @@ def test_comparison_marks_only_what_asvs_statistics_call_significant(results_dir
 
 
 def test_comparison_section_from_two_results_files(results_dir, tmp_path):
+    """Two files derived from the real run with tight intervals (so the machine's noise cannot decide it):
+    the read floor four times slower in the second is marked worse, end to end through the HTML page."""
     from reports import analysis as A
 
-    def slower(data):  # every time and its statistics four times larger
-        cols = data["result_columns"]
-        row = data["results"][A.FLOOR]
-        for col in ("result", "stats_ci_99_a", "stats_ci_99_b", "stats_q_25", "stats_q_75"):
-            i = cols.index(col)
-            row[i] = [v * 4 if v is not None else v for v in row[i]]
+    def scaled(factor):
+        def edit(data):
+            cols = data["result_columns"]
+            row = data["results"][A.FLOOR]
+            res = row[cols.index("result")]
+            res[:] = [v * factor if v is not None else v for v in res]
+            for col, k in (("stats_ci_99_a", 0.99), ("stats_ci_99_b", 1.01), ("stats_q_25", 0.995),
+                           ("stats_q_75", 1.005)):
+                row[cols.index(col)] = [v * k if v is not None else v for v in res]
+            if "samples" in cols and cols.index("samples") < len(row):
+                row[cols.index("samples")] = None  # judged by the intervals above, not the noisy real samples
+        return edit
 
-    after = _derived_copy(results_dir, tmp_path / "res", slower)
-    r = _report([str(after), "--baseline", str(_results_file(results_dir)), "--out", str(tmp_path / "out"),
-                 "--no-extras"], cwd=REPO)
+    before = _derived_copy(results_dir, tmp_path / "before", scaled(1.0))
+    after = _derived_copy(results_dir, tmp_path / "after", scaled(4.0))
+    r = _report([str(after), "--baseline", str(before), "--out", str(tmp_path / "out"), "--no-extras"], cwd=REPO)
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
     assert '<section id="compare">' in html
@@ -353,3 +361,28 @@ def test_page_in_headless_chromium(report):
     n = len(list(report.glob("*.png")))
     assert got == {"images": n, "figures": str(n), "broken": "0", "decoded": n}
     assert r["png"][:8] == b"\x89PNG\r\n\x1a\n" and len(r["png"]) > 100_000
+
+
+def test_history_of_one_kernel_across_commits(results_dir, tmp_path):
+    """Two results files of one machine (the second a later commit, 2x slower): both rows, in commit order."""
+    from reports import analysis as A
+    from reports.history import history, main, runs_of
+
+    res = tmp_path / "res"
+    shutil.copytree(results_dir, res)
+    src = _results_file(res)
+    data = json.loads(src.read_text())
+    data["commit_hash"] = "f" * 40
+    data["date"] = data["date"] + 86_400_000  # a day later
+    cols = data["result_columns"]
+    row = data["results"][A.FIT]
+    i = cols.index("result")
+    row[i] = [v * 2 if v is not None else v for v in row[i]]
+    (src.parent / f"{'f' * 8}-{data['env_name']}.json").write_text(json.dumps(data))
+    rows = history(runs_of(res, None), "ols/numpy", 1000, 3)
+    assert [r.commit[:8] for r, _, _ in rows][-1] == "f" * 8 and len(rows) == 2
+    assert rows[1][1] == pytest.approx(2 * rows[0][1]) and rows[1][2] == pytest.approx(2 * rows[0][2])
+    assert main(["ols/numpy", "--n", "1000", "--d", "3", "--results", str(res), "--out", str(tmp_path / "h")]) == 0
+    page = next((tmp_path / "h").glob("*/history.html")).read_text()
+    assert "ffffffff" in page and "data:image/png;base64," in page
+    assert main(["ols/nothing", "--results", str(res), "--out", str(tmp_path / "h")]) == 2
