@@ -41,7 +41,6 @@ def demo_rows(data_dir=None) -> tuple[datasets.Dataset, list[dict]]:
     for info in available():
         name = info["name"]
         opts = DEMO_OPTIONS[info["algorithm"]]
-        t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # a warm-up call compiles JIT kernels; it is not timed
             fit(ds.X, ds.y, kernel=name, **opts)

@@ -28,7 +28,7 @@ from reports.results import ReportError, load_run  # noqa: E402
 
 FIT = "bench_time.Fit.time_fit"
 FLOOR = "bench_time.ReadFloor.time_read_once"
-DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "1.5"))
+DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "2.0"))
 DEFAULT_BENCH = os.environ.get("GATE_BENCH", r"bench_time\.(Fit|ReadFloor)")
 DEFAULT_ROUNDS = int(os.environ.get("GATE_ROUNDS", "2"))
 
