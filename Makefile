@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DATA ?= $(or $(LRBENCH_DATA_DIR),$(if $(wildcard data/Advertising.csv),data,$(if $(wildcard ../shared/data/Advertising.csv),../shared/data,data)))
 export LRBENCH_DATA_DIR := $(abspath $(DATA))
 
-.PHONY: venv test report demo gate clean
+.PHONY: venv test report demo gate asv-machine clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,9 +32,11 @@ ASV := $(VENV)/bin/asv
 MACHINE_KNOWN := import json, os, platform, sys; p = os.path.expanduser("~/.asv-machine.json"); \
 	sys.exit(0 if os.path.isfile(p) and platform.node() in json.load(open(p)) else 1)
 
-report: venv
-	@echo "== report 1/3: asv machine record ($$HOME/.asv-machine.json)"
+asv-machine: venv
 	@$(PY) -c '$(MACHINE_KNOWN)' || $(ASV) machine --yes
+
+report: asv-machine
+	@echo "== report 1/3: asv machine record ($$HOME/.asv-machine.json) is in place"
 	@echo "== report 2/3: benchmarks, profile $(LRBENCH_PROFILE) (asv run --python=same), results in .asv/results"
 	@status=0; start=$$(date +%s); \
 	$(ASV) run --python=same --set-commit-hash "$$(git rev-parse HEAD)" || status=$$?; \

@@ -75,12 +75,7 @@ if _missing("torch"):
 else:
     import torch
 
-    def _nn_prepare(device):
-        def prepare(X, y, opts: Options):
-            dt = {"float64": torch.float64, "float32": torch.float32}[opts.dtype]
-            return (torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=dt),
-                    torch.from_numpy(np.ascontiguousarray(y)).to(device=device, dtype=dt))
-        return prepare
+    from .torch_ import prepare_on as _nn_prepare  # the same one host-to-device transfer as torch-cpu/cuda
 
     def _nn_gd(name: str):
         def solve(data, fit_intercept: bool, opts: Options):

@@ -25,7 +25,7 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
-def _prepare_on(device: str):
+def prepare_on(device: str):
     def prepare(X, y, opts: Options):
         """Host arrays -> tensors on the device, in the requested dtype: the one host-to-device transfer."""
         dt = TORCH_DTYPES[opts.dtype]
@@ -102,7 +102,7 @@ def _minibatch(name: str):
     return solve
 
 
-@register("sgd", "torch-cpu", prepare=_prepare_on("cpu"), dtypes=BOTH,
+@register("sgd", "torch-cpu", prepare=prepare_on("cpu"), dtypes=BOTH,
           description="a Python loop over rows, a few tensor ops on each: dispatch overhead per row")
 def sgd(data, fit_intercept: bool, opts: Options):
     """One row per update in a seeded order, as a PyTorch user would write it with batch size 1."""
@@ -121,7 +121,7 @@ def sgd(data, fit_intercept: bool, opts: Options):
 
 
 def _register_device(backend: str, device: str, sync=None):
-    common = dict(prepare=_prepare_on(device), device=device, dtypes=BOTH, sync=sync)
+    common = dict(prepare=prepare_on(device), device=device, dtypes=BOTH, sync=sync)
     register("ols", backend, description="mean, subtract, XcᵀXc on the device; d x d solve on the host",
              **common)(_ols(f"ols/{backend}"))
     register("gd", backend, description="residual and Xᵀr as tensor ops; the loss read back every epoch",
