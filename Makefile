@@ -49,7 +49,7 @@ report: asv-machine
 # The performance gate: HEAD against BASE (default the previous commit) in asv-managed virtualenvs, rounds
 # interleaved; fails on a slowdown of at least GATE_FACTOR that asv's statistics call significant.
 BASE ?= HEAD~1
-GATE_FACTOR ?= 2.0
+GATE_FACTOR ?= 1.5
 gate: venv
 	LRBENCH_PROFILE=gate $(PY) scripts/perf_gate.py --base $(BASE) --factor $(GATE_FACTOR)
 

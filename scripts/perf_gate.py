@@ -1,36 +1,80 @@
 #!/usr/bin/env python3
-"""The performance gate: time HEAD against a base commit with asv and fail on a significant slowdown.
+"""The performance gate: time HEAD against a base commit with asv and fail on a real slowdown.
 
-    python scripts/perf_gate.py [--base REV] [--head REV] [--factor F] [--bench REGEX] [--rounds N] [--normalise]
+    python scripts/perf_gate.py [--base REV] [--head REV] [--factor F] [--rounds N] [--confirm-rounds N]
+                                [--normalise] [--threads T] [--bench REGEX]
 
-Both commits run in asv-managed virtualenvs (built once under .asv/env and reused), benchmark rounds
-interleaved between the two commits so that a slow spell of a shared machine hits both alike. A benchmark is
-a regression when it is slower by at least --factor AND asv's statistics call the difference significant (the
-same test `asv compare` applies to the recorded samples). With --normalise, each fit time is first divided by
-the read floor (the time to read X and y once) measured in the same run, so a machine that is slower as a
-whole does not look like a regression. Prints a plain-text list, writes the two-run comparison report, and
-exits 1 on a regression, 0 otherwise (also when there is no base commit to compare with).
+1. Measure: `asv continuous` in asv-managed virtualenvs (built once under .asv/env and reused), benchmark rounds
+   interleaved between the two commits, every sample recorded.
+2. Judge each benchmark on its fastest sample at each commit (min over all rounds). Interference from the rest
+   of a shared machine only ever adds time to a CPU-bound fit, so the minimum over many short samples spread
+   over several seconds is the steadiest estimate of what the code costs; medians move with the machine's
+   load. With --normalise, each fit's fastest time is divided by the fastest read floor (reading X and y once)
+   of the same run first.
+3. Confirm: a benchmark whose fastest-sample ratio reaches --factor is measured again, alone, in a second
+   interleaved asv run. It is a regression only if that run agrees: still slower by at least --factor, and asv's
+   statistics call the difference significant (the test `asv compare` applies to the recorded samples).
+   A benchmark measured at base but missing or failing at head is a regression without confirmation.
+
+Prints one plain-text line per regression and improvement with its ratio, writes the two-run comparison report
+and the asv logs under reports/out/gate/, and exits 1 on a regression or a failed benchmark, 2 when the gate
+itself cannot run, 0 otherwise (also when there is no base commit to compare with).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from reports.compare import compare  # noqa: E402  (the report's two-run logic: asv's own statistics)
-from reports.results import ReportError, load_run  # noqa: E402
+from reports.results import ReportError, Run, load_run  # noqa: E402
 
 FIT = "bench_time.Fit.time_fit"
 FLOOR = "bench_time.ReadFloor.time_read_once"
-DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "2.0"))
+DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "1.5"))
 DEFAULT_BENCH = os.environ.get("GATE_BENCH", r"bench_time\.(Fit|ReadFloor)")
 DEFAULT_ROUNDS = int(os.environ.get("GATE_ROUNDS", "2"))
+DEFAULT_CONFIRM_ROUNDS = int(os.environ.get("GATE_CONFIRM_ROUNDS", "3"))
+INF = float("inf")
+
+
+class GateError(Exception):
+    """The gate could not measure (no results, asv failed before running anything)."""
+
+
+@dataclass
+class Judged:
+    benchmark: str
+    params: tuple
+    ratio: float  # head / base of the fastest samples (inf: measured at base, not at head)
+    before: float  # base's fastest sample, seconds (or fit / floor with --normalise)
+    after: float
+    significant: bool  # asv's test on the recorded samples: the two distributions differ
+    normalised: bool = False
+
+    @property
+    def key(self) -> tuple:
+        return self.benchmark, self.params
+
+    def line(self) -> str:
+        short = self.benchmark.replace("bench_time.", "")
+        where = f"{short}({', '.join(map(str, self.params))})"
+        if self.ratio == INF:
+            return f"{where}: measured at base ({self.before * 1e3:.3f} ms), not at head"
+        if self.normalised:
+            values = f"{self.before:.2f} -> {self.after:.2f} x the read floor"
+        else:
+            values = f"{self.before * 1e3:.3f} ms -> {self.after * 1e3:.3f} ms"
+        sig = "" if self.significant else ", not significant by asv's test"
+        return f"{where}: {self.ratio:.2f}x  (fastest sample {values}{sig})"
 
 
 def git(*args: str) -> str:
@@ -45,25 +89,32 @@ def commit_of(rev: str) -> str | None:
 
 
 def results_file(commit: str) -> Path:
-    """The newest asv results file of `commit` on this machine (.asv/results/MACHINE/HASH8-ENV.json)."""
-    found = sorted((REPO / ".asv" / "results").glob(f"*/{commit[:8]}-*.json"), key=lambda p: p.stat().st_mtime)
+    """The newest results file of `commit` in asv's managed virtualenvs on this machine
+    (.asv/results/MACHINE/HASH8-virtualenv-ENV.json; runs in an existing environment, such as `make report`'s,
+    are other files and never touched here)."""
+    found = sorted((REPO / ".asv" / "results").glob(f"*/{commit[:8]}-virtualenv-*.json"),
+                   key=lambda p: p.stat().st_mtime)
     if not found:
-        raise ReportError(f"no asv results for commit {commit[:8]} under .asv/results: did the run fail?")
+        raise GateError(f"no asv results for commit {commit[:8]} under .asv/results: did the run fail?")
     return found[-1]
 
 
-def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Path) -> None:
+def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Path,
+            kernels: str | None = None) -> None:
     """asv continuous in managed virtualenvs, rounds interleaved between the commits; output to `log`."""
     env = dict(os.environ, LRBENCH_PROFILE=os.environ.get("LRBENCH_PROFILE", "gate"))
     # One thread by default: on a small shared machine a parallel region waits for a busy sibling core and its
     # time swings by 10x; a single-threaded kernel only shares its core. --threads 0 uses every core.
     if threads:
         env["LRBENCH_THREADS"] = str(threads)
+    if kernels:
+        env["LRBENCH_KERNELS"] = kernels
     subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=REPO, env=env, check=True,
                    stdout=subprocess.DEVNULL)
     cmd = [sys.executable, "-m", "asv", "continuous", "--interleave-rounds", "-a", f"rounds={rounds}",
-           "--factor", "1.0", "--show-stderr", "-b", bench, base, head]
-    print("gate: " + " ".join(cmd[2:]) + f"  (log: {log})", flush=True)
+           "--record-samples", "--factor", "1.0", "--show-stderr", "-b", bench, base, head]
+    print("gate: " + ("LRBENCH_KERNELS=" + kernels + " " if kernels else "") + " ".join(cmd[2:])
+          + f"  (log: {log.relative_to(REPO)})", flush=True)
     t0 = time.time()
     with open(log, "w") as f:
         proc = subprocess.run(cmd, cwd=REPO, env=env, stdout=f, stderr=subprocess.STDOUT)
@@ -72,42 +123,110 @@ def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Pa
     # failure (environment build, broken benchmark) leaves no results, which results_file() reports.
 
 
-def normalised(run, params) -> float | None:
-    """A fit time over the read floor of the same (n, d) in the same run."""
+def fastest(run: Run, benchmark: str, params: tuple) -> float | None:
+    """The fastest recorded sample (asv's value, a median, when the samples were not recorded)."""
+    _, samples = run.stats.get(benchmark, {}).get(tuple(params), (None, None))
+    good = [s for s in (samples or []) if isinstance(s, (int, float)) and s == s and s > 0]
+    return min(good) if good else run.value(benchmark, *params)
+
+
+def fastest_normalised(run: Run, params: tuple) -> float | None:
+    """A fit's fastest sample over the fastest read floor of the same (n, d) in the same run."""
     _, n, d = params
-    t, floor = run.value(FIT, *params), run.value(FLOOR, n, d)
+    t, floor = fastest(run, FIT, params), fastest(run, FLOOR, (n, d))
     return t / floor if t and floor else None
 
 
-def verdicts(before, after, factor: float, normalise: bool):
-    """(regressions, improvements): (name, params, ratio, before, after) for significant changes >= factor."""
-    regressions, improvements = [], []
+def judge(before: Run, after: Run, factor: float, normalise: bool = False):
+    """(suspects, improvements, missing) between two runs.
+
+    suspects: every timing whose fastest sample got slower by at least `factor` (significant or not: the
+    confirmation run decides); improvements: faster by at least `factor` and significant; missing: measured
+    at base, missing at head (a benchmark that broke or vanished).
+    """
+    suspects, improvements, missing = [], [], []
     for c in compare(before, after):
-        if c.verdict == "only in one run" and c.before is not None and c.unit == "seconds":
-            regressions.append((c.benchmark, c.params, float("inf"), c.before, float("nan")))  # gone at head
+        if c.unit != "seconds":
+            continue
+        if c.verdict == "only in one run":
+            if c.before is not None:
+                missing.append(Judged(c.benchmark, c.params, INF, c.before, float("nan"), True))
             continue
         if c.verdict == "not comparable":
-            print(f"gate: note: {c.benchmark} changed between the runs; not compared")
-        if c.verdict not in ("worse", "better") or not c.ratio or c.unit != "seconds":
+            print(f"gate: note: {c.benchmark} changed between the runs; compared all the same")
+        norm = normalise and c.benchmark == FIT
+        if norm:
+            b, a = fastest_normalised(before, c.params), fastest_normalised(after, c.params)
+        else:
+            b, a = fastest(before, c.benchmark, c.params), fastest(after, c.benchmark, c.params)
+        if not (a and b):
             continue
-        ratio = c.ratio
-        if normalise and c.benchmark == FIT:
-            a, b = normalised(after, c.params), normalised(before, c.params)
-            ratio = a / b if a and b else ratio
-        row = (c.benchmark, c.params, ratio, c.before, c.after)
-        if c.verdict == "worse" and ratio >= factor:
-            regressions.append(row)
-        elif c.verdict == "better" and ratio <= 1 / factor:
+        row = Judged(c.benchmark, c.params, a / b, b, a, c.verdict in ("worse", "better"), norm)
+        if row.ratio >= factor:
+            suspects.append(row)
+        elif row.ratio <= 1 / factor and c.verdict == "better":
             improvements.append(row)
-    return regressions, improvements
+    return suspects, improvements, missing
 
 
-def fmt(row) -> str:
-    name, params, ratio, b, a = row
-    short = name.replace("bench_time.", "")
-    if ratio == float("inf"):
-        return f"{short}({', '.join(map(str, params))}): measured at base ({b * 1e3:.3f} ms), not at head"
-    return f"{short}({', '.join(map(str, params))}): {ratio:.2f}x  ({b * 1e3:.3f} ms -> {a * 1e3:.3f} ms)"
+def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, factor: float,
+              normalise: bool = False) -> tuple[list[Judged], list[Judged]]:
+    """(regressions, cleared): a suspect stands only if the second run also finds it slower by at least
+    `factor`, with asv's statistics calling the difference significant."""
+    again, _, missing = judge(again_before, again_after, factor, normalise)
+    again_by_key = {r.key: r for r in again + missing}
+    regressions, cleared = [], []
+    for s in suspects:
+        r = again_by_key.get(s.key)
+        if r is not None and r.ratio >= factor and r.significant:
+            regressions.append(r)
+        else:
+            cleared.append(r or s)
+    return regressions, cleared
+
+
+def confirm_selection(suspects: list[Judged], normalise: bool) -> tuple[str, str | None]:
+    """(asv -b regex, $LRBENCH_KERNELS) measuring only the suspects (and the floor when normalising)."""
+    kernels = sorted({s.params[0] for s in suspects if s.benchmark == FIT})
+    classes = set()
+    if kernels:
+        classes.add("Fit")
+    if normalise or any(s.benchmark == FLOOR for s in suspects):
+        classes.add("ReadFloor")
+    return rf"bench_time\.({'|'.join(sorted(classes))})\.", ",".join(kernels) or None
+
+
+def gate_folder() -> Path:
+    """reports/out/gate/<time>[-k]: a new folder each run; nothing earlier is overwritten."""
+    root = REPO / "reports" / "out" / "gate"
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    folder, k = root / stamp, 1
+    while folder.exists():
+        k += 1
+        folder = root / f"{stamp}-{k}"
+    folder.mkdir()
+    return folder
+
+
+def measure(base: str, head: str, bench: str, rounds: int, threads: int, folder: Path, tag: str,
+            kernels: str | None = None) -> tuple[Run, Run]:
+    """One asv continuous run; the two results files copied into `folder` as TAG-base.json / TAG-head.json."""
+    log = folder / f"{tag}.log"
+    for commit in (base, head):  # a stale file of an earlier run must not pass for this one's
+        try:
+            results_file(commit).rename(folder / f"{tag}-previous-{commit[:8]}.json")
+        except GateError:
+            pass
+    run_asv(base, head, bench, rounds, threads, log, kernels)
+    try:
+        copies = []
+        for name, commit in (("base", base), ("head", head)):
+            copies.append(Path(shutil.copy2(results_file(commit), folder / f"{tag}-{name}.json")))
+        return load_run(copies[0]), load_run(copies[1])
+    except (GateError, ReportError) as exc:
+        tail = "\n".join(log.read_text().splitlines()[-30:])
+        raise GateError(f"{exc}\n--- end of {log} ---\n{tail}") from None
 
 
 def main(argv=None) -> int:
@@ -116,18 +235,24 @@ def main(argv=None) -> int:
                    help="the commit to compare against (default HEAD~1, or $GATE_BASE)")
     p.add_argument("--head", default="HEAD", help="the commit under test (default HEAD)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
-                   help=f"fail when slower by at least this factor and significant (default {DEFAULT_FACTOR}, "
-                        "or $GATE_FACTOR)")
+                   help=f"fail when slower by at least this factor, confirmed and significant (default "
+                        f"{DEFAULT_FACTOR}, or $GATE_FACTOR)")
     p.add_argument("--bench", default=DEFAULT_BENCH, help=f"asv -b regex (default {DEFAULT_BENCH!r})")
     p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                   help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS})")
+                   help=f"interleaved rounds per commit (default {DEFAULT_ROUNDS}, or $GATE_ROUNDS)")
+    p.add_argument("--confirm-rounds", type=int, default=DEFAULT_CONFIRM_ROUNDS,
+                   help=f"interleaved rounds of the confirmation run (default {DEFAULT_CONFIRM_ROUNDS}, or "
+                        "$GATE_CONFIRM_ROUNDS; 0: no confirmation, judge on the first run alone)")
     p.add_argument("--threads", type=int, default=int(os.environ.get("GATE_THREADS", "1")),
                    help="threads for the kernels and BLAS while timing (default 1, or $GATE_THREADS; 0: all cores)")
     p.add_argument("--normalise", action="store_true",
-                   help="judge fit times divided by the same run's read floor (only where the floor is steady: "
-                        "at small n it is mostly a parallel loop's start-up and swings with the machine's load)")
+                   help="judge each fit's fastest time divided by the same run's fastest read floor")
     p.add_argument("--no-report", action="store_true", help="skip writing the comparison report")
     args = p.parse_args(argv)
+    if args.factor <= 1.0:
+        p.error(f"--factor must be above 1.0 (got {args.factor}): at 1.0 every measured difference would fail")
+    if args.rounds < 1 or args.confirm_rounds < 0:
+        p.error("--rounds must be at least 1 and --confirm-rounds at least 0")
 
     head = commit_of(args.head)
     if head is None:
@@ -140,31 +265,53 @@ def main(argv=None) -> int:
     if base == head:
         print(f"gate: base and head are the same commit ({head[:8]}): nothing to compare, passing")
         return 0
-    out = REPO / "reports" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    log = out / f"gate-{base[:8]}-{head[:8]}-{time.strftime('%Y%m%d-%H%M%S')}.log"
+    folder = gate_folder()
     print(f"gate: {head[:8]} ({args.head}) against {base[:8]} ({args.base}), factor {args.factor}, "
-          f"{args.rounds} interleaved rounds, {args.threads or 'all'} thread(s), profile {os.environ.get('LRBENCH_PROFILE', 'gate')}", flush=True)
-    run_asv(base, head, args.bench, args.rounds, args.threads, log)
+          f"{args.rounds} interleaved rounds, {args.threads or 'all'} thread(s), profile "
+          f"{os.environ.get('LRBENCH_PROFILE', 'gate')}; output in {folder.relative_to(REPO)}", flush=True)
     try:
-        before, after = load_run(results_file(base)), load_run(results_file(head))
-    except ReportError as exc:
-        print(f"gate: error: {exc}\n--- end of {log} ---\n" + "\n".join(log.read_text().splitlines()[-30:]),
-              file=sys.stderr)
+        before, after = measure(base, head, args.bench, args.rounds, args.threads, folder, "run")
+    except GateError as exc:
+        print(f"gate: error: {exc}", file=sys.stderr)
         return 2
-    regressions, improvements = verdicts(before, after, args.factor, args.normalise)
+    suspects, improvements, missing = judge(before, after, args.factor, args.normalise)
+    regressions, cleared = suspects, []
+    if suspects and args.confirm_rounds:
+        print(f"gate: {len(suspects)} suspect(s) at {args.factor}x on the fastest samples; measuring them again:")
+        for s in suspects:
+            print("  suspect     " + s.line())
+        bench, kernels = confirm_selection(suspects, args.normalise)
+        try:
+            again = measure(base, head, bench, args.confirm_rounds, args.threads, folder, "confirm", kernels)
+        except GateError as exc:
+            print(f"gate: error: {exc}", file=sys.stderr)
+            return 2
+        finally:  # the history and the report keep the full first run, not the confirmation's subset
+            for name, commit in (("base", base), ("head", head)):
+                try:
+                    shutil.copy2(folder / f"run-{name}.json", results_file(commit))
+                except (GateError, OSError):
+                    pass
+        regressions, cleared = confirmed(suspects, *again, args.factor, args.normalise)
+    elif suspects:
+        regressions = [s for s in suspects if s.significant]
+        cleared = [s for s in suspects if not s.significant]
+    regressions += missing
     failed = [k for k, v in after.values.get(FIT, {}).items() if v is None]
-    print(f"\ngate: {len(regressions)} regression(s), {len(improvements)} improvement(s) at factor "
-          f"{args.factor}{' (normalised by the read floor)' if args.normalise else ''}")
-    for row in sorted(regressions, key=lambda r: -r[2]):
-        print("  REGRESSION  " + fmt(row))
-    for row in sorted(improvements, key=lambda r: r[2]):
-        print("  improved    " + fmt(row))
-    for params in failed:
-        print(f"  FAILED      Fit.time_fit({', '.join(map(str, params))})")
+
+    lines = [f"gate: {head[:8]} against {base[:8]}: {len(regressions)} regression(s), {len(improvements)} "
+             f"improvement(s) at factor {args.factor} (fastest samples"
+             f"{', fits over the read floor' if args.normalise else ''})"]
+    lines += ["  REGRESSION  " + r.line() for r in sorted(regressions, key=lambda r: -r.ratio)]
+    lines += ["  improved    " + r.line() for r in sorted(improvements, key=lambda r: r.ratio)]
+    lines += [f"  FAILED      Fit.time_fit({', '.join(map(str, params))})" for params in failed]
+    lines += ["  cleared     " + r.line() + " (on the confirmation run)" for r in cleared]
+    verdict = "\n".join(lines)
+    print("\n" + verdict)
+    (folder / "verdict.txt").write_text(verdict + "\n")
     if not args.no_report:
-        subprocess.run([sys.executable, "-m", "reports", str(results_file(head)), "--baseline",
-                        str(results_file(base)), "--no-extras", "--out", str(out / "gate"),
+        subprocess.run([sys.executable, "-m", "reports", str(folder / "run-head.json"), "--baseline",
+                        str(folder / "run-base.json"), "--no-extras", "--out", str(folder),
                         "--title", f"lrbench gate: {head[:8]} against {base[:8]}"], cwd=REPO, check=False)
     return 1 if regressions or failed else 0
 
