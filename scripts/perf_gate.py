@@ -137,14 +137,10 @@ def fastest_normalised(run: Run, params: tuple) -> float | None:
     return t / floor if t and floor else None
 
 
-def judge(before: Run, after: Run, factor: float, normalise: bool = False):
-    """(suspects, improvements, missing) between two runs.
-
-    suspects: every timing whose fastest sample got slower by at least `factor` (significant or not: the
-    confirmation run decides); improvements: faster by at least `factor` and significant; missing: measured
-    at base, missing at head (a benchmark that broke or vanished).
-    """
-    suspects, improvements, missing = [], [], []
+def measured(before: Run, after: Run, normalise: bool = False) -> tuple[list[Judged], list[Judged]]:
+    """(rows, missing): every timing measured in both runs, judged on its fastest samples; and the timings
+    measured at base but missing or failed at head."""
+    rows, missing = [], []
     for c in compare(before, after):
         if c.unit != "seconds":
             continue
@@ -159,29 +155,40 @@ def judge(before: Run, after: Run, factor: float, normalise: bool = False):
             b, a = fastest_normalised(before, c.params), fastest_normalised(after, c.params)
         else:
             b, a = fastest(before, c.benchmark, c.params), fastest(after, c.benchmark, c.params)
-        if not (a and b):
-            continue
-        row = Judged(c.benchmark, c.params, a / b, b, a, c.verdict in ("worse", "better"), norm)
-        if row.ratio >= factor:
-            suspects.append(row)
-        elif row.ratio <= 1 / factor and c.verdict == "better":
-            improvements.append(row)
+        if a and b:
+            rows.append(Judged(c.benchmark, c.params, a / b, b, a, c.verdict in ("worse", "better"), norm))
+    return rows, missing
+
+
+def judge(before: Run, after: Run, factor: float, normalise: bool = False):
+    """(suspects, improvements, missing) between two runs.
+
+    suspects: every timing whose fastest sample got slower by at least `factor` (significant or not: the
+    confirmation run decides); improvements: faster by at least `factor` and significant; missing: measured
+    at base, missing at head (a benchmark that broke or vanished).
+    """
+    rows, missing = measured(before, after, normalise)
+    suspects = [r for r in rows if r.ratio >= factor]
+    improvements = [r for r in rows if r.ratio <= 1 / factor and r.significant]
     return suspects, improvements, missing
 
 
 def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, factor: float,
               normalise: bool = False) -> tuple[list[Judged], list[Judged]]:
     """(regressions, cleared): a suspect stands only if the second run also finds it slower by at least
-    `factor`, with asv's statistics calling the difference significant."""
-    again, _, missing = judge(again_before, again_after, factor, normalise)
-    again_by_key = {r.key: r for r in again + missing}
+    `factor`, with asv's statistics calling the difference significant (cleared rows carry the second run's
+    figures; a suspect the second run did not measure at all stands)."""
+    rows, missing = measured(again_before, again_after, normalise)
+    again = {r.key: r for r in rows + missing}
     regressions, cleared = [], []
     for s in suspects:
-        r = again_by_key.get(s.key)
-        if r is not None and r.ratio >= factor and r.significant:
+        r = again.get(s.key)
+        if r is None:
+            regressions.append(s)
+        elif r.ratio >= factor and r.significant:
             regressions.append(r)
         else:
-            cleared.append(r or s)
+            cleared.append(r)
     return regressions, cleared
 
 
