@@ -47,7 +47,8 @@ report: asv-machine
 	exit $$status
 
 # The performance gate: HEAD against BASE (default the previous commit) in asv-managed virtualenvs, rounds
-# interleaved; fails on a slowdown of at least GATE_FACTOR that asv's statistics call significant.
+# interleaved; fails on a slowdown of at least GATE_FACTOR (fastest samples), confirmed by a second run and
+# significant by asv's statistics.
 BASE ?= HEAD~1
 GATE_FACTOR ?= 1.5
 gate: venv
