@@ -71,6 +71,7 @@ class FitResult:
     digits: float | None = None  # OLS kernels: correct digits the kernel vouches for (a conservative
     #   component-wise forward-error bound, see kernels/gram.py); fit() warns below WARN_DIGITS
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "prepare" (conversion/transfer), "solve"
+    refined: bool | None = None  # OLS kernels that can refine (numba): whether this fit took the second pass
 
     @property
     def params(self) -> np.ndarray:

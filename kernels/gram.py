@@ -188,9 +188,11 @@ def input_digits(X: np.ndarray, y: np.ndarray, fit_intercept: bool, params, *, u
 
 
 def ols_result(kernel: str, beta, x_mean=None, y_mean: float = 0.0, *, cond: float, digits: float,
-               timings: dict | None = None) -> FitResult:
-    """FitResult from centred-fit coefficients: intercept = ȳ - x̄·β (0 without an intercept)."""
+               timings: dict | None = None, intercept: float | None = None) -> FitResult:
+    """FitResult from centred-fit coefficients: intercept = ȳ - x̄·β (0 without an intercept), unless the
+    kernel computed the intercept itself (a refined one)."""
     beta = np.asarray(beta, dtype=np.float64)
-    intercept = 0.0 if x_mean is None else float(y_mean - np.dot(np.asarray(x_mean, dtype=np.float64), beta))
+    if intercept is None:
+        intercept = 0.0 if x_mean is None else float(y_mean - np.dot(np.asarray(x_mean, dtype=np.float64), beta))
     return FitResult(intercept=intercept, coef=beta.copy(), kernel=kernel, cond=cond, digits=digits,
                      timings=dict(timings or {}))

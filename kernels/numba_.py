@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import time
 
+import math
+
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import intrinsic
 
 from .contract import Options
-from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
+from .gram import U64, UNIT_ROUNDOFF, ols_result, solve_gram
 from .iterative import LossTracker, epoch_orders, initial_params
 from .registry import register
 from .threads import numba_threads
@@ -33,6 +36,9 @@ PILOT = 64  # rows whose mean shifts the first block of each band
 BLAS_MIN_D = 8  # ols/numba-parallel hands the O(n d²) products to BLAS (syrk) from this many features
 BLAS_CHUNK_BYTES = 16 << 20  # rows per BLAS chunk: about this many bytes of the shifted (rows, d + 1) copy,
 BLAS_CHUNK_SHARE = 16  # and at most 1/16 of the rows, so the copy stays a small share of the input
+# The OLS kernels refine their answer with one more pass (residuals in double-double) when the problem
+# amplifies rounding so much that the one-pass solve could leave fewer than this many digits: see refine_ols.
+REFINE_BELOW_DIGITS = 14.0
 
 
 # --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
@@ -337,6 +343,71 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
     return _comoments_parallel(X, y, nparts) if nparts > 1 else _comoments_serial(X, y)
 
 
+# --- OLS refinement: one more pass, residuals in double-double, for the problems that need it ------------
+
+@intrinsic
+def _fma(typingctx, a, b, c):
+    """a * b + c with one rounding (LLVM's fma: the CPU's instruction where it has one)."""
+    sig = types.float64(types.float64, types.float64, types.float64)
+
+    def codegen(context, builder, signature, args):
+        return builder.fma(*args)
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True)
+def _residual_moments(X, y, b0, beta, x_mean, g):
+    """Σr and g = Σ (x - x̄) r over all rows, r = y - b0 - x·β evaluated in double-double (TwoSum, TwoProd):
+    the residuals of a close fit are tiny differences of large numbers, and their rounding is what limits
+    the one-pass solve. Returns Σr; g is filled in place."""
+    n, d = X.shape
+    g[:] = 0.0
+    sr = 0.0
+    for i in range(n):
+        h = float(y[i]) - b0  # TwoSum(y, -b0)
+        z = h - float(y[i])
+        lo = (float(y[i]) - (h - z)) + (-b0 - z)
+        for j in range(d):
+            xj = float(X[i, j])
+            p = xj * beta[j]
+            pe = _fma(xj, beta[j], -p)  # x β = p + pe exactly
+            t = h - p
+            z = t - h
+            lo += ((h - (t - z)) + (-p - z)) - pe
+            h = t
+        r = h + lo
+        sr += r
+        for j in range(d):
+            g[j] += (float(X[i, j]) - x_mean[j]) * r
+    return sr
+
+
+def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept: float) -> float:
+    """How much the normal-equation solve can amplify the rounding of its sums: cond(XᵀX) of the scaled
+    columns for the slopes, and for the intercept ȳ - x̄·β the size of the terms over the result's."""
+    amp = cond_g
+    if x_mean is not None:
+        terms = abs(y_mean) + float(np.abs(np.asarray(x_mean)) @ np.abs(beta))
+        amp = max(amp, terms / abs(intercept) if intercept else math.inf)
+    return amp
+
+
+def refine_ols(X, y, G, beta, x_mean, y_mean: float, intercept: float):
+    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ, r in double-double.
+
+    The intercept is updated directly, never recomputed as ȳ - x̄·β: that subtraction is where a large
+    offset loses its digits. Returns (beta, intercept)."""
+    d = X.shape[1]
+    xm = np.zeros(d) if x_mean is None else np.asarray(x_mean, dtype=np.float64)
+    g = np.empty(d)
+    sr = _residual_moments(X, y, float(intercept), np.ascontiguousarray(beta, dtype=np.float64), xm, g)
+    s = np.sqrt(np.diag(G))
+    delta = np.linalg.solve(G / np.outer(s, s), g / s) / s
+    if x_mean is not None:
+        intercept = intercept + (sr / X.shape[0] - float(xm @ delta))
+    return beta + delta, intercept
+
+
 def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
@@ -358,9 +429,18 @@ def _ols(name: str, parallel: bool):
         beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=u_acc,
                                         u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
                                         x_mean=x_mean, y_mean=float(y_mean))
-        return ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits)
+        intercept = float(y_mean - np.dot(x_mean, beta)) if fit_intercept else 0.0
+        refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
+            10.0 ** -REFINE_BELOW_DIGITS
+        if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
+            beta, intercept = refine_ols(X, y, G, beta, x_mean, float(y_mean), intercept)
+        result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
+        result.refined = bool(refined)
+        return result
     solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
-                     "no n-sized temporaries.")
+                     "no n-sized temporaries. A problem that amplifies rounding past REFINE_BELOW_DIGITS "
+                     "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets a second pass: "
+                     "one refinement step with residuals in double-double.")
     return solve
 
 

@@ -88,16 +88,18 @@ def test_blas_path_for_wide_data(monkeypatch, fit_intercept):
     np.testing.assert_allclose(r.params, ref.params, rtol=1e-9, atol=1e-12)
 
 
-def test_nist_lre_of_fast_kernels_tracks_numpy():
-    """NIST StRD: the one-pass kernels' digits match ols/numpy's to within the last-digit noise of the solve.
+def test_nist_lre_of_fast_kernels_not_below_numpy():
+    """NIST StRD (issue 4, target 1): the one-pass kernels' log relative errors never fall below ols/numpy's.
 
-    Both hand centred co-moments accurate to an ulp to the same solve; which one lands closer to the
-    certified values then is rounding luck at the 0.5-digit level (docs/performance.md, Accuracy).
+    On their own, the one-pass co-moments and ols/numpy's centred BLAS products are both accurate to about an
+    ulp, and which lands closer to the certified values is rounding luck (Norris: 12.4 against 13.3 digits).
+    The problems that amplify rounding (an intercept far below the means, an ill-conditioned XᵀX) take the
+    refinement pass, which lifts them to the ceiling of the float64 input; the others are compared as they are.
     """
     from kernels import datasets
     from kernels.accuracy import lre
     import warnings
-    worse = []
+    worse, refined = [], set()
     for name in datasets.nist_problems():
         ds = datasets.load_nist(name)
         with warnings.catch_warnings():
@@ -107,9 +109,37 @@ def test_nist_lre_of_fast_kernels_tracks_numpy():
             for k in FAST_OLS:
                 r = fit(ds.X, ds.y, kernel=k, fit_intercept=ds.fit_intercept)
                 got = lre(r.params if ds.fit_intercept else r.coef, ds.certified)
-                if got < base_lre - 1.0:
+                if r.refined:
+                    refined.add(name)
+                if got < base_lre:
                     worse.append((name, k, round(got, 2), round(base_lre, 2)))
     assert not worse, worse
+    assert {"Norris", "Longley", "Wampler1", "Wampler2"} <= refined  # the four where luck favoured numpy
+
+
+@pytest.mark.parametrize("kernel", FAST_OLS)
+def test_refinement_recovers_a_tiny_intercept_under_a_large_offset(kernel):
+    """y = 1e-3 + x with x around 1e6: ȳ - x̄·β cancels nine digits. The refined intercept keeps them (the
+    one-pass intercept here is off by about 1e-11 of itself; refined, by a few units of roundoff)."""
+    rng = np.random.default_rng(3)
+    x = 1e6 + rng.standard_normal(3000)
+    y = 1e-3 + x + 1e-3 * rng.standard_normal(3000)
+    X = x[:, None]
+    exact = fit(X, y, kernel="ols/exact")
+    with pytest.warns(kernels.AccuracyWarning):  # `digits` stays the one-pass bound, which is pessimistic here
+        r = fit(X, y, kernel=kernel)
+    assert r.refined
+    assert abs(r.intercept - exact.intercept) <= 1e-14 * abs(exact.intercept)
+    assert abs(r.coef[0] - exact.coef[0]) <= 1e-14
+
+
+@pytest.mark.parametrize("kernel", FAST_OLS)
+def test_no_refinement_pass_on_well_posed_data(kernel):
+    """The benchmark data (intercept 1, centred features): one pass, as timed."""
+    from benchmarks.common import data
+    for d in (1, 10):
+        X, y = data(20_000, d)
+        assert fit(X, y, kernel=kernel).refined is False
 
 
 def test_d1_loops_are_vectorised():
