@@ -356,17 +356,17 @@ def _fma(typingctx, a, b, c):
 
 
 @njit(cache=True, nogil=True)
-def _residual_moments(X, y, b0, beta, x_mean, g):
-    """Σr and g = Σ (x - x̄) r over all rows, r = y - b0 - x·β evaluated in double-double (TwoSum, TwoProd):
-    the residuals of a close fit are tiny differences of large numbers, and their rounding is what limits
-    the one-pass solve. Returns Σr; g is filled in place."""
-    n, d = X.shape
-    g[:] = 0.0
-    sr = 0.0
-    for i in range(n):
-        h = float(y[i]) - b0  # TwoSum(y, -b0)
-        z = h - float(y[i])
-        lo = (float(y[i]) - (h - z)) + (-b0 - z)
+def _residual_band(X, y, s, e, b0, beta, x_mean, out):
+    """out[0] = Σr, out[1:] = Σ (x - x̄) r over rows s:e, r = y - b0 - x·β evaluated in double-double
+    (TwoSum, TwoProd): the residuals of a close fit are tiny differences of large numbers, and their rounding
+    is what limits the one-pass solve."""
+    d = X.shape[1]
+    out[:] = 0.0
+    for i in range(s, e):
+        yi = float(y[i])
+        h = yi - b0  # TwoSum(y, -b0)
+        z = h - yi
+        lo = (yi - (h - z)) + (-b0 - z)
         for j in range(d):
             xj = float(X[i, j])
             p = xj * beta[j]
@@ -376,10 +376,36 @@ def _residual_moments(X, y, b0, beta, x_mean, g):
             lo += ((h - (t - z)) + (-p - z)) - pe
             h = t
         r = h + lo
-        sr += r
+        out[0] += r
         for j in range(d):
-            g[j] += (float(X[i, j]) - x_mean[j]) * r
-    return sr
+            out[1 + j] += (float(X[i, j]) - x_mean[j]) * r
+
+
+@njit(cache=True, parallel=True)
+def _residual_parallel(X, y, b0, beta, x_mean, nparts):
+    n, d = X.shape
+    parts = np.zeros((nparts, d + 1))
+    for t in prange(nparts):
+        _residual_band(X, y, t * n // nparts, (t + 1) * n // nparts, b0, beta, x_mean, parts[t])
+    return parts.sum(axis=0)
+
+
+def _residual_blas(X, y, b0, beta, x_mean):
+    """The same sums for wide d, by BLAS on shifted chunks (residuals in float64: the correction's gain there
+    is the solve's cond(X)² turned into cond(X), which working-precision residuals already give)."""
+    n, d = X.shape
+    rows = _blas_rows(n, d)
+    Z = np.empty((min(rows, n), d + 1))
+    K = np.concatenate([x_mean, [b0 + float(x_mean @ beta)]])  # shift y by the fitted value at x̄
+    out = np.zeros(d + 1)
+    for s in range(0, n, rows):
+        e = min(s + rows, n)
+        Zc = Z[:e - s]
+        _shift_rows(X, y, s, e, K, Zc)
+        r = Zc[:, d] - Zc[:, :d] @ beta  # y - b0 - xβ = (y - K_y) - (x - x̄)β: chunk-sized
+        out[0] += r.sum()
+        out[1:] += Zc[:, :d].T @ r
+    return out
 
 
 def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept: float) -> float:
@@ -392,15 +418,24 @@ def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept
     return amp
 
 
-def refine_ols(X, y, G, beta, x_mean, y_mean: float, intercept: float):
-    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ, r in double-double.
+def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
+    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ; r in double-double (d < 8,
+    or any d serially), by BLAS on shifted chunks in float64 (ols/numba-parallel from d = 8).
 
     The intercept is updated directly, never recomputed as ȳ - x̄·β: that subtraction is where a large
     offset loses its digits. Returns (beta, intercept)."""
     d = X.shape[1]
-    xm = np.zeros(d) if x_mean is None else np.asarray(x_mean, dtype=np.float64)
-    g = np.empty(d)
-    sr = _residual_moments(X, y, float(intercept), np.ascontiguousarray(beta, dtype=np.float64), xm, g)
+    xm = np.zeros(d) if x_mean is None else np.ascontiguousarray(x_mean, dtype=np.float64)
+    b = np.ascontiguousarray(beta, dtype=np.float64)
+    nparts = numba_threads() if parallel else 1
+    if parallel and d >= BLAS_MIN_D:
+        sums = _residual_blas(X, y, float(intercept), b, xm)
+    elif nparts > 1:
+        sums = _residual_parallel(X, y, float(intercept), b, xm, nparts)
+    else:
+        sums = np.zeros(d + 1)
+        _residual_band(X, y, 0, X.shape[0], float(intercept), b, xm, sums)
+    sr, g = sums[0], sums[1:]
     s = np.sqrt(np.diag(G))
     delta = np.linalg.solve(G / np.outer(s, s), g / s) / s
     if x_mean is not None:
@@ -433,7 +468,7 @@ def _ols(name: str, parallel: bool):
         refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
             10.0 ** -REFINE_BELOW_DIGITS
         if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
-            beta, intercept = refine_ols(X, y, G, beta, x_mean, float(y_mean), intercept)
+            beta, intercept = refine_ols(X, y, G, beta, x_mean, intercept, parallel)
         result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
         result.refined = bool(refined)
         return result
