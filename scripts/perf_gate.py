@@ -174,10 +174,13 @@ def judge(before: Run, after: Run, factor: float, normalise: bool = False):
 
 
 def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, factor: float,
-              normalise: bool = False) -> tuple[list[Judged], list[Judged]]:
-    """(regressions, cleared): a suspect stands only if the second run also finds it slower by at least
-    `factor`, with asv's statistics calling the difference significant (cleared rows carry the second run's
-    figures; a suspect the second run did not measure at all stands)."""
+              normalise: bool = False, improvements: list[Judged] = ()) -> tuple[list, list, list]:
+    """(regressions, cleared, improvements) after the second run.
+
+    A suspect stands only if the second run also finds it slower by at least `factor`, with asv's statistics
+    calling the difference significant (cleared rows carry the second run's figures; a suspect the second run
+    did not measure at all stands). An improvement is reported only if the second run agrees in the same way.
+    """
     rows, missing = measured(again_before, again_after, normalise)
     again = {r.key: r for r in rows + missing}
     regressions, cleared = [], []
@@ -189,11 +192,13 @@ def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, facto
             regressions.append(r)
         else:
             cleared.append(r)
-    return regressions, cleared
+    better = [again[i.key] for i in improvements
+              if i.key in again and again[i.key].ratio <= 1 / factor and again[i.key].significant]
+    return regressions, cleared, better
 
 
 def confirm_selection(suspects: list[Judged], normalise: bool) -> tuple[str, str | None]:
-    """(asv -b regex, $LRBENCH_KERNELS) measuring only the suspects (and the floor when normalising)."""
+    """(asv -b regex, $LRBENCH_KERNELS) measuring only these timings (and the floor when normalising)."""
     kernels = sorted({s.params[0] for s in suspects if s.benchmark == FIT})
     classes = set()
     if kernels:
@@ -283,11 +288,14 @@ def main(argv=None) -> int:
         return 2
     suspects, improvements, missing = judge(before, after, args.factor, args.normalise)
     regressions, cleared = suspects, []
-    if suspects and args.confirm_rounds:
-        print(f"gate: {len(suspects)} suspect(s) at {args.factor}x on the fastest samples; measuring them again:")
+    if (suspects or improvements) and args.confirm_rounds:
+        print(f"gate: {len(suspects)} suspect(s) and {len(improvements)} improvement(s) at {args.factor}x on the "
+              "fastest samples; measuring them again:")
         for s in suspects:
             print("  suspect     " + s.line())
-        bench, kernels = confirm_selection(suspects, args.normalise)
+        for s in improvements:
+            print("  faster?     " + s.line())
+        bench, kernels = confirm_selection(suspects + improvements, args.normalise)
         try:
             again = measure(base, head, bench, args.confirm_rounds, args.threads, folder, "confirm", kernels)
         except GateError as exc:
@@ -299,7 +307,8 @@ def main(argv=None) -> int:
                     shutil.copy2(folder / f"run-{name}.json", results_file(commit))
                 except (GateError, OSError):
                     pass
-        regressions, cleared = confirmed(suspects, *again, args.factor, args.normalise)
+        regressions, cleared, improvements = confirmed(suspects, *again, args.factor, args.normalise,
+                                                       improvements)
     elif suspects:
         regressions = [s for s in suspects if s.significant]
         cleared = [s for s in suspects if not s.significant]

@@ -81,7 +81,7 @@ def test_a_suspect_stands_only_when_the_confirmation_run_agrees():
     # measured again: ols/numpy is still twice as slow, ols/numba's slowness was the machine's
     again_before = run("a", {"ols/numpy": noisy(1e-3, seed=10), "ols/numba": noisy(3e-4, seed=11)})
     again_after = run("b", {"ols/numpy": noisy(2.1e-3, seed=12), "ols/numba": noisy(3.1e-4, seed=13)})
-    regressions, cleared = gate.confirmed(suspects, again_before, again_after, 1.5)
+    regressions, cleared, _ = gate.confirmed(suspects, again_before, again_after, 1.5)
     assert [r.params[0] for r in regressions] == ["ols/numpy"]
     assert [c.params[0] for c in cleared] == ["ols/numba"]
     assert cleared[0].ratio == pytest.approx(3.1 / 3.0)
@@ -92,7 +92,7 @@ def test_confirmation_needs_significance_not_only_the_ratio():
     before, after = run("a", {"ols/numpy": [1e-3, 9e-3]}), run("b", {"ols/numpy": [2e-3, 8e-3]})
     suspects, _, _ = gate.judge(before, after, 1.5)
     assert suspects and not suspects[0].significant
-    regressions, cleared = gate.confirmed(suspects, before, after, 1.5)
+    regressions, cleared, _ = gate.confirmed(suspects, before, after, 1.5)
     assert regressions == [] and len(cleared) == 1
 
 
@@ -102,6 +102,17 @@ def test_improvements_need_the_factor_and_significance():
     suspects, improvements, _ = gate.judge(before, after, 1.5)
     assert suspects == []
     assert [i.params[0] for i in improvements] == ["ols/numpy"]  # ols/numba's 1.2x is under the factor
+
+
+def test_an_improvement_is_reported_only_when_the_second_run_agrees():
+    before = run("a", {"ols/numpy": noisy(2e-3, seed=29), "ols/qr": noisy(2e-3, seed=30)})
+    after = run("b", {"ols/numpy": noisy(1e-3, seed=31), "ols/qr": noisy(1.2e-3, seed=32)})
+    _, improvements, _ = gate.judge(before, after, 1.5)
+    assert {i.params[0] for i in improvements} == {"ols/numpy", "ols/qr"}
+    again_before = run("a", {"ols/numpy": noisy(2e-3, seed=33), "ols/qr": noisy(2e-3, seed=34)})
+    again_after = run("b", {"ols/numpy": noisy(1e-3, seed=35), "ols/qr": noisy(1.9e-3, seed=36)})
+    _, _, better = gate.confirmed([], again_before, again_after, 1.5, improvements=improvements)
+    assert [b.params[0] for b in better] == ["ols/numpy"]
 
 
 def test_a_kernel_measured_at_base_but_failing_at_head_is_missing():
