@@ -41,6 +41,29 @@ def is_reference(kernel: str) -> bool:
     return backend(kernel) in REFERENCE_BACKENDS
 
 
+def on_device(kernel: str) -> bool:
+    """Whether the kernel runs on a GPU: its time is not comparable with the CPU's read floor (the registry
+    says where it is registered, else the backend's name: `*-cuda`, `triton`)."""
+    try:
+        from kernels import REGISTRY
+        if kernel in REGISTRY:
+            return REGISTRY[kernel].device != "cpu"
+    except ImportError:
+        pass
+    b = backend(kernel)
+    return b.endswith("cuda") or b == "triton"
+
+
+def floor_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
+    """The kernel's time (per epoch for gradient descent) over the read floor of the same run; None for a GPU
+    kernel, whose floor is the device's (the suite records the CPU's only; scripts/gpu_check.py measures the
+    device's)."""
+    t, f = fit_time(run, kernel, n, d), floor_time(run, n, d)
+    if t is None or not f or on_device(kernel):
+        return None
+    return t / f
+
+
 def epochs(run: Run) -> int | None:
     """The fixed epoch count of the gradient-descent timings: the last epoch of the recorded loss curves."""
     if not hasattr(run, "_epochs"):  # asked for every time shown: read the loss curves' parameters once

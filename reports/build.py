@@ -128,13 +128,17 @@ class Report:
                     ["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], rows)
         html += "<h3>Time as a multiple of the read floor</h3>" + p(
             f"d = {d}. 1× would mean the kernel costs one read of the data; gradient descent per epoch. At small "
-            "n the floor is mostly the start of its parallel loop, so a serial kernel can come in below 1×.")
+            "n the floor is mostly the start of its parallel loop, so a serial kernel can come in below 1×. "
+            "The floor is the CPU's: GPU kernels show — (their floor is the device's memory; "
+            "scripts/gpu_check.py measures it).")
         rows = []
         for k in A.kernels(r):
             row = [k]
             for n in sizes:
-                t, f = A.fit_time(r, k, n, d), A.floor_time(r, n, d)
-                row.append(Cell(f"{t / f:.3g}×") if t is not None and f else Cell("—", "muted"))
+                m = A.floor_multiple(r, k, n, d)
+                gpu = A.on_device(k) and A.fit_time(r, k, n, d) is not None
+                row.append(Cell(f"{m:.3g}×") if m is not None else
+                           Cell("—", "muted", title="a GPU kernel: not comparable with the CPU floor" if gpu else ""))
             rows.append(row)
         floor_row = ["read floor (seconds)"] + [A.human_seconds(A.floor_time(r, n, d)) for n in sizes]
         return html + table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], [floor_row] + rows)

@@ -18,6 +18,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from . import html as H  # noqa: E402
+from .analysis import on_device  # noqa: E402
 from .output import new_folder  # noqa: E402
 from .results import ReportError, Run, load_run  # noqa: E402
 
@@ -40,10 +41,11 @@ def runs_of(results_dir: Path, machine: str | None) -> list[Run]:
 def history(runs: list[Run], kernel: str, n: int, d: int) -> list[tuple[Run, float | None, float | None]]:
     """(run, seconds, seconds / read floor) for each run that measured kernel at (n, d)."""
     out = []
+    gpu = on_device(kernel)  # the recorded floor is the CPU's: no ratio for a GPU kernel
     for r in runs:
         t, floor = r.value(FIT, kernel, n, d), r.value(FLOOR, n, d)
         if t is not None:
-            out.append((r, t, t / floor if floor else None))
+            out.append((r, t, t / floor if floor and not gpu else None))
     return out
 
 

@@ -1,6 +1,6 @@
 """Every fast CPU kernel's time as a multiple of the read floor, measured side by side in one process.
 
-    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide] [--refs]
+    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide] [--refs] [--refined]
 
 Each round times every entry once, in a fresh random order (BLAS and OpenMP threads spin for a while after
 a call, slowing whatever runs next on a small machine), so load from elsewhere hits all of them alike;
@@ -24,6 +24,29 @@ def _data(n: int, d: int):
     X = rng.standard_normal((n, d))
     y = 1.0 + X @ (np.arange(1, d + 1) / d) + 0.1 * rng.standard_normal(n)
     return X, y
+
+
+def _offset_data(n: int, d: int):
+    """A problem the one-pass OLS refines: x around 1e6, an intercept of 1e-3 (ȳ - x̄·β cancels 9 digits);
+    for d > 1, strongly collinear columns (cond(XᵀX) well above 1e3)."""
+    rng = np.random.default_rng(1)
+    if d == 1:
+        x = 1e6 + rng.standard_normal(n)
+        return x[:, None], 1e-3 + x + 1e-3 * rng.standard_normal(n)
+    X = rng.standard_normal((n, d)) * 0.01 + rng.standard_normal((n, 1))
+    return X, 1.0 + X.sum(axis=1) + 0.1 * rng.standard_normal(n)
+
+
+def _refined(name: str, X, y):
+    """_solve, checking that the fit does take the refinement pass."""
+    k = REGISTRY[name]
+    o = Options()
+    data = k.prepare(X, y, o)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert k.solve(data, True, o).refined, f"{name} did not refine this problem"
+    return lambda: k.solve(data, True, o)
 
 
 def _solve(name: str, X, y, **opts):
@@ -65,6 +88,9 @@ def main() -> None:
     ap.add_argument("--refs", action="store_true", help="also time sklearn and statsmodels (slow)")
     ap.add_argument("--wide", action="store_true", help="also n = 1e6, d = 100 against X.T @ X")
     ap.add_argument("--gd-epochs", type=int, default=20)
+    ap.add_argument("--refined", action="store_true",
+                    help="also a problem the one-pass OLS refines (a second pass), at each size and, with --wide, "
+                         "a collinear d = 100 one")
     args = ap.parse_args()
     print("threads:", thread_info())
     for n in map(int, args.sizes):
@@ -81,6 +107,11 @@ def main() -> None:
             f"gd/numba ({e} epochs)": _solve("gd/numba", X, y, epochs=e, learning_rate=0.1),
             "gd/numba-gram (1000 epochs)": _solve("gd/numba-gram", X, y, epochs=1000, learning_rate=0.1),
         }
+        if args.refined:
+            Xo, yo = _offset_data(n, 1)
+            entries["floor (offset data)"] = lambda: read_once(Xo, yo)
+            entries["ols/numba, refined"] = _refined("ols/numba", Xo, yo)
+            entries["ols/numba-parallel, refined"] = _refined("ols/numba-parallel", Xo, yo)
         if args.refs:
             entries["ols/sklearn"] = _solve("ols/sklearn", X, y)
             entries["ols/statsmodels"] = _solve("ols/statsmodels", X, y)
@@ -99,6 +130,9 @@ def main() -> None:
         entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
                    "ols/numpy": _solve("ols/numpy", X, y),
                    "ols/numba-parallel": _solve("ols/numba-parallel", X, y)}
+        if args.refined:
+            Xc, yc = _offset_data(10**6, 100)
+            entries["ols/numba-parallel, refined (collinear)"] = _refined("ols/numba-parallel", Xc, yc)
         res = measure(entries, max(3, args.rounds // 3))
         table("n = 1e6, d = 100, float64", res)
         print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")

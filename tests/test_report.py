@@ -386,3 +386,22 @@ def test_history_of_one_kernel_across_commits(results_dir, tmp_path):
     page = next((tmp_path / "h").glob("*/history.html")).read_text()
     assert "ffffffff" in page and "data:image/png;base64," in page
     assert main(["ols/nothing", "--results", str(res), "--out", str(tmp_path / "h")]) == 2
+
+
+def test_gpu_kernels_are_not_divided_by_the_cpu_floor():
+    """The suite's floor is a CPU read: a CUDA or Triton kernel's time over it would be a meaningless number."""
+    from pathlib import Path as _P
+
+    from reports import analysis as A
+    from reports.results import Run
+
+    fits = {("ols/numba", 1000, 1): 2e-4, ("ols/torch-cuda", 1000, 1): 5e-5, ("ols/triton", 1000, 1): 3e-5}
+    run = Run(path=_P("r.json"), commit="abc", date=None, env_name="e", machine={},
+              param_names={A.FIT: ["kernel", "n", "d"], A.FLOOR: ["n", "d"]},
+              units={A.FIT: "seconds", A.FLOOR: "seconds"},
+              values={A.FIT: fits, A.FLOOR: {(1000, 1): 1e-4}}, stats={}, versions={})
+    assert A.on_device("ols/torch-cuda") and A.on_device("ols/triton") and A.on_device("gd/torch-nn-cuda")
+    assert not A.on_device("ols/numba") and not A.on_device("ols/torch-cpu")
+    assert A.floor_multiple(run, "ols/numba", 1000, 1) == pytest.approx(2.0)
+    assert A.floor_multiple(run, "ols/torch-cuda", 1000, 1) is None
+    assert A.floor_multiple(run, "ols/triton", 1000, 1) is None
