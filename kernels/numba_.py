@@ -468,7 +468,11 @@ def _ols(name: str, parallel: bool):
         refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
             10.0 ** -REFINE_BELOW_DIGITS
         if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
-            beta, intercept = refine_ols(X, y, G, beta, x_mean, intercept, parallel)
+            beta2, intercept2 = refine_ols(X, y, G, beta, x_mean, intercept, parallel)
+            if np.all(np.isfinite(beta2)) and math.isfinite(intercept2):
+                beta, intercept = beta2, intercept2
+            else:  # residuals beyond float64's range: keep the one-pass answer, which solve_gram vouched for
+                refined = False
         result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
         result.refined = bool(refined)
         return result
