@@ -12,8 +12,9 @@
    load. With --normalise, each fit's fastest time is divided by the fastest read floor (reading X and y once)
    of the same run first.
 3. Confirm: a benchmark whose fastest-sample ratio reaches --factor is measured again, alone, in a second
-   interleaved asv run. It is a regression only if that run agrees: still slower by at least --factor, and asv's
-   statistics call the difference significant (the test `asv compare` applies to the recorded samples).
+   interleaved asv run. It is a regression only if, with those samples added, its fastest sample is still
+   slower by at least --factor, and asv's statistics on the second run's samples call the difference
+   significant (the test `asv compare` applies to the recorded samples).
    A benchmark measured at base but missing or failing at head is a regression without confirmation.
 
 Prints one plain-text line per regression and improvement with its ratio, writes the two-run comparison report
@@ -123,23 +124,32 @@ def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Pa
     # failure (environment build, broken benchmark) leaves no results, which results_file() reports.
 
 
-def fastest(run: Run, benchmark: str, params: tuple) -> float | None:
-    """The fastest recorded sample (asv's value, a median, when the samples were not recorded)."""
+def _fastest_one(run: Run, benchmark: str, params: tuple) -> float | None:
     _, samples = run.stats.get(benchmark, {}).get(tuple(params), (None, None))
     good = [s for s in (samples or []) if isinstance(s, (int, float)) and s == s and s > 0]
     return min(good) if good else run.value(benchmark, *params)
 
 
-def fastest_normalised(run: Run, params: tuple) -> float | None:
-    """A fit's fastest sample over the fastest read floor of the same (n, d) in the same run."""
+def fastest(run: Run, benchmark: str, params: tuple, also: Run | None = None) -> float | None:
+    """The fastest recorded sample (asv's value, a median, when the samples were not recorded); with `also`,
+    the fastest over both runs of the same commit (the first run and the confirmation's)."""
+    found = [t for t in (_fastest_one(r, benchmark, params) for r in (run, also) if r is not None) if t]
+    return min(found) if found else None
+
+
+def fastest_normalised(run: Run, params: tuple, also: Run | None = None) -> float | None:
+    """A fit's fastest sample over the fastest read floor of the same (n, d) in the same run(s)."""
     _, n, d = params
-    t, floor = fastest(run, FIT, params), fastest(run, FLOOR, (n, d))
+    t, floor = fastest(run, FIT, params, also), fastest(run, FLOOR, (n, d), also)
     return t / floor if t and floor else None
 
 
-def measured(before: Run, after: Run, normalise: bool = False) -> tuple[list[Judged], list[Judged]]:
+def measured(before: Run, after: Run, normalise: bool = False,
+             pooled: tuple[Run, Run] | None = None) -> tuple[list[Judged], list[Judged]]:
     """(rows, missing): every timing measured in both runs, judged on its fastest samples; and the timings
-    measured at base but missing or failed at head."""
+    measured at base but missing or failed at head. pooled: the same commits' earlier runs, whose samples
+    count towards the fastest too (asv's significance test still sees only this run's samples)."""
+    also_b, also_a = pooled or (None, None)
     rows, missing = [], []
     for c in compare(before, after):
         if c.unit != "seconds":
@@ -152,9 +162,9 @@ def measured(before: Run, after: Run, normalise: bool = False) -> tuple[list[Jud
             print(f"gate: note: {c.benchmark} changed between the runs; compared all the same")
         norm = normalise and c.benchmark == FIT
         if norm:
-            b, a = fastest_normalised(before, c.params), fastest_normalised(after, c.params)
+            b, a = fastest_normalised(before, c.params, also_b), fastest_normalised(after, c.params, also_a)
         else:
-            b, a = fastest(before, c.benchmark, c.params), fastest(after, c.benchmark, c.params)
+            b, a = fastest(before, c.benchmark, c.params, also_b), fastest(after, c.benchmark, c.params, also_a)
         if a and b:
             rows.append(Judged(c.benchmark, c.params, a / b, b, a, c.verdict in ("worse", "better"), norm))
     return rows, missing
@@ -174,14 +184,17 @@ def judge(before: Run, after: Run, factor: float, normalise: bool = False):
 
 
 def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, factor: float,
-              normalise: bool = False, improvements: list[Judged] = ()) -> tuple[list, list, list]:
+              normalise: bool = False, improvements: list[Judged] = (),
+              first: tuple[Run, Run] | None = None) -> tuple[list, list, list]:
     """(regressions, cleared, improvements) after the second run.
 
-    A suspect stands only if the second run also finds it slower by at least `factor`, with asv's statistics
-    calling the difference significant (cleared rows carry the second run's figures; a suspect the second run
-    did not measure at all stands). An improvement is reported only if the second run agrees in the same way.
+    A suspect stands only if, with the second run's samples added, its fastest sample is still slower by at
+    least `factor`, and asv's statistics on the second run's samples call the difference significant
+    (`first`: the first run's (base, head), pooled into the fastest samples; cleared rows carry the pooled
+    figures; a suspect the second run did not measure at all stands). An improvement is reported only if the
+    second run agrees in the same way.
     """
-    rows, missing = measured(again_before, again_after, normalise)
+    rows, missing = measured(again_before, again_after, normalise, pooled=first)
     again = {r.key: r for r in rows + missing}
     regressions, cleared = [], []
     for s in suspects:
@@ -308,7 +321,7 @@ def main(argv=None) -> int:
                 except (GateError, OSError):
                     pass
         regressions, cleared, improvements = confirmed(suspects, *again, args.factor, args.normalise,
-                                                       improvements)
+                                                       improvements, first=(before, after))
     elif suspects:
         regressions = [s for s in suspects if s.significant]
         cleared = [s for s in suspects if not s.significant]
@@ -321,7 +334,7 @@ def main(argv=None) -> int:
     lines += ["  REGRESSION  " + r.line() for r in sorted(regressions, key=lambda r: -r.ratio)]
     lines += ["  improved    " + r.line() for r in sorted(improvements, key=lambda r: r.ratio)]
     lines += [f"  FAILED      Fit.time_fit({', '.join(map(str, params))})" for params in failed]
-    lines += ["  cleared     " + r.line() + " (on the confirmation run)" for r in cleared]
+    lines += ["  cleared     " + r.line() + " (with the confirmation run)" for r in cleared]
     verdict = "\n".join(lines)
     print("\n" + verdict)
     (folder / "verdict.txt").write_text(verdict + "\n")
