@@ -390,24 +390,6 @@ def _residual_parallel(X, y, b0, beta, x_mean, nparts):
     return parts.sum(axis=0)
 
 
-def _residual_blas(X, y, b0, beta, x_mean):
-    """The same sums for wide d, by BLAS on shifted chunks (residuals in float64: the correction's gain there
-    is the solve's cond(X)² turned into cond(X), which working-precision residuals already give)."""
-    n, d = X.shape
-    rows = _blas_rows(n, d)
-    Z = np.empty((min(rows, n), d + 1))
-    K = np.concatenate([x_mean, [b0 + float(x_mean @ beta)]])  # shift y by the fitted value at x̄
-    out = np.zeros(d + 1)
-    for s in range(0, n, rows):
-        e = min(s + rows, n)
-        Zc = Z[:e - s]
-        _shift_rows(X, y, s, e, K, Zc)
-        r = Zc[:, d] - Zc[:, :d] @ beta  # y - b0 - xβ = (y - K_y) - (x - x̄)β: chunk-sized
-        out[0] += r.sum()
-        out[1:] += Zc[:, :d].T @ r
-    return out
-
-
 def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept: float) -> float:
     """How much the normal-equation solve can amplify the rounding of its sums: cond(XᵀX) of the scaled
     columns for the slopes, and for the intercept ȳ - x̄·β the size of the terms over the result's."""
@@ -419,8 +401,8 @@ def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept
 
 
 def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
-    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ; r in double-double (d < 8,
-    or any d serially), by BLAS on shifted chunks in float64 (ols/numba-parallel from d = 8).
+    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ, r in double-double, for every
+    d (float64 residuals, even by BLAS, would not recover an intercept lost under a large offset).
 
     The intercept is updated directly, never recomputed as ȳ - x̄·β: that subtraction is where a large
     offset loses its digits. Returns (beta, intercept)."""
@@ -428,9 +410,7 @@ def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
     xm = np.zeros(d) if x_mean is None else np.ascontiguousarray(x_mean, dtype=np.float64)
     b = np.ascontiguousarray(beta, dtype=np.float64)
     nparts = numba_threads() if parallel else 1
-    if parallel and d >= BLAS_MIN_D:
-        sums = _residual_blas(X, y, float(intercept), b, xm)
-    elif nparts > 1:
+    if nparts > 1:
         sums = _residual_parallel(X, y, float(intercept), b, xm, nparts)
     else:
         sums = np.zeros(d + 1)

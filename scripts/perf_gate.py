@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from reports.compare import FACTOR as ASV_FACTOR  # noqa: E402  (asv compare's default: 1.1)
 from reports.compare import compare  # noqa: E402  (the report's two-run logic: asv's own statistics)
 from reports.results import ReportError, Run, load_run  # noqa: E402
 
@@ -58,7 +60,7 @@ class Judged:
     ratio: float  # head / base of the fastest samples (inf: measured at base, not at head)
     before: float  # base's fastest sample, seconds (or fit / floor with --normalise)
     after: float
-    significant: bool  # asv's test on the recorded samples: the two distributions differ
+    direction: str | None  # asv's test on the recorded samples: "worse", "better", or None (no difference)
     normalised: bool = False
 
     @property
@@ -74,7 +76,8 @@ class Judged:
             values = f"{self.before:.2f} -> {self.after:.2f} x the read floor"
         else:
             values = f"{self.before * 1e3:.3f} ms -> {self.after * 1e3:.3f} ms"
-        sig = "" if self.significant else ", not significant by asv's test"
+        agrees = self.direction == ("worse" if self.ratio >= 1 else "better")
+        sig = "" if agrees else ", not significant by asv's test"
         return f"{where}: {self.ratio:.2f}x  (fastest sample {values}{sig})"
 
 
@@ -89,14 +92,15 @@ def commit_of(rev: str) -> str | None:
         return None
 
 
-def results_file(commit: str) -> Path:
-    """The newest results file of `commit` in asv's managed virtualenvs on this machine
+def results_file(commit: str, since: float = 0.0) -> Path:
+    """The newest results file of `commit` in asv's managed virtualenvs on this machine, written after `since`
+    (a Unix time: a file an earlier run left must not pass for this one's).
     (.asv/results/MACHINE/HASH8-virtualenv-ENV.json; runs in an existing environment, such as `make report`'s,
-    are other files and never touched here)."""
-    found = sorted((REPO / ".asv" / "results").glob(f"*/{commit[:8]}-virtualenv-*.json"),
-                   key=lambda p: p.stat().st_mtime)
+    are other files and never touched here.)"""
+    found = sorted((p for p in (REPO / ".asv" / "results").glob(f"*/{commit[:8]}-virtualenv-*.json")
+                    if p.stat().st_mtime >= since), key=lambda p: p.stat().st_mtime)
     if not found:
-        raise GateError(f"no asv results for commit {commit[:8]} under .asv/results: did the run fail?")
+        raise GateError(f"asv wrote no results for commit {commit[:8]} under .asv/results: did the run fail?")
     return found[-1]
 
 
@@ -110,8 +114,10 @@ def run_asv(base: str, head: str, bench: str, rounds: int, threads: int, log: Pa
         env["LRBENCH_THREADS"] = str(threads)
     if kernels:
         env["LRBENCH_KERNELS"] = kernels
-    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=REPO, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    machine = subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=REPO, env=env,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    if machine.returncode:
+        raise GateError(f"asv machine --yes failed: {machine.stderr.strip()[-500:]}")
     cmd = [sys.executable, "-m", "asv", "continuous", "--interleave-rounds", "-a", f"rounds={rounds}",
            "--record-samples", "--factor", "1.0", "--show-stderr", "-b", bench, base, head]
     print("gate: " + ("LRBENCH_KERNELS=" + kernels + " " if kernels else "") + " ".join(cmd[2:])
@@ -144,29 +150,53 @@ def fastest_normalised(run: Run, params: tuple, also: Run | None = None) -> floa
     return t / floor if t and floor else None
 
 
+def asv_direction(before: Run, after: Run, benchmark: str, params: tuple) -> str | None:
+    """asv compare's own test on the two runs' recorded samples: "worse" (after slower), "better", or None.
+
+    Applied here for every timing, also where reports.compare calls the runs not comparable (the benchmark's
+    source changed between the commits): a gate that stopped judging whenever a benchmark was edited would
+    pass any commit that touches one."""
+    from asv.commands.compare import _is_result_better
+
+    b, a = before.value(benchmark, *params), after.value(benchmark, *params)
+    if b is None or a is None:
+        return None
+    b_ss = before.stats.get(benchmark, {}).get(tuple(params))
+    a_ss = after.stats.get(benchmark, {}).get(tuple(params))
+    if _is_result_better(a, b, a_ss, b_ss, ASV_FACTOR):
+        return "better"
+    if _is_result_better(b, a, b_ss, a_ss, ASV_FACTOR):
+        return "worse"
+    return None
+
+
 def measured(before: Run, after: Run, normalise: bool = False,
              pooled: tuple[Run, Run] | None = None) -> tuple[list[Judged], list[Judged]]:
     """(rows, missing): every timing measured in both runs, judged on its fastest samples; and the timings
     measured at base but missing or failed at head. pooled: the same commits' earlier runs, whose samples
     count towards the fastest too (asv's significance test still sees only this run's samples)."""
     also_b, also_a = pooled or (None, None)
-    rows, missing = [], []
+    rows, missing, noted = [], [], set()
     for c in compare(before, after):
         if c.unit != "seconds":
             continue
         if c.verdict == "only in one run":
             if c.before is not None:
-                missing.append(Judged(c.benchmark, c.params, INF, c.before, float("nan"), True))
+                missing.append(Judged(c.benchmark, c.params, INF, c.before, float("nan"), "worse"))
             continue
-        if c.verdict == "not comparable":
-            print(f"gate: note: {c.benchmark} changed between the runs; compared all the same")
+        if c.verdict == "not comparable" and c.benchmark not in noted:
+            noted.add(c.benchmark)
+            print(f"gate: note: {c.benchmark}'s code changed between the commits; compared all the same")
+        if normalise and c.benchmark == FLOOR:
+            continue  # the yardstick itself: its raw time moves with the machine, which --normalise discounts
         norm = normalise and c.benchmark == FIT
         if norm:
             b, a = fastest_normalised(before, c.params, also_b), fastest_normalised(after, c.params, also_a)
         else:
             b, a = fastest(before, c.benchmark, c.params, also_b), fastest(after, c.benchmark, c.params, also_a)
         if a and b:
-            rows.append(Judged(c.benchmark, c.params, a / b, b, a, c.verdict in ("worse", "better"), norm))
+            rows.append(Judged(c.benchmark, c.params, a / b, b, a,
+                               asv_direction(before, after, c.benchmark, c.params), norm))
     return rows, missing
 
 
@@ -179,7 +209,7 @@ def judge(before: Run, after: Run, factor: float, normalise: bool = False):
     """
     rows, missing = measured(before, after, normalise)
     suspects = [r for r in rows if r.ratio >= factor]
-    improvements = [r for r in rows if r.ratio <= 1 / factor and r.significant]
+    improvements = [r for r in rows if r.ratio <= 1 / factor and r.direction == "better"]
     return suspects, improvements, missing
 
 
@@ -201,24 +231,24 @@ def confirmed(suspects: list[Judged], again_before: Run, again_after: Run, facto
         r = again.get(s.key)
         if r is None:
             regressions.append(s)
-        elif r.ratio >= factor and r.significant:
+        elif r.ratio >= factor and r.direction == "worse":
             regressions.append(r)
         else:
             cleared.append(r)
     better = [again[i.key] for i in improvements
-              if i.key in again and again[i.key].ratio <= 1 / factor and again[i.key].significant]
+              if i.key in again and again[i.key].ratio <= 1 / factor and again[i.key].direction == "better"]
     return regressions, cleared, better
 
 
-def confirm_selection(suspects: list[Judged], normalise: bool) -> tuple[str, str | None]:
-    """(asv -b regex, $LRBENCH_KERNELS) measuring only these timings (and the floor when normalising)."""
-    kernels = sorted({s.params[0] for s in suspects if s.benchmark == FIT})
-    classes = set()
-    if kernels:
-        classes.add("Fit")
-    if normalise or any(s.benchmark == FLOOR for s in suspects):
-        classes.add("ReadFloor")
-    return rf"bench_time\.({'|'.join(sorted(classes))})\.", ",".join(kernels) or None
+def confirm_selection(timings: list[Judged], normalise: bool) -> tuple[str, str | None]:
+    """(asv -b regex, $LRBENCH_KERNELS) measuring only these timings' benchmarks and kernels (and the floor
+    when normalising)."""
+    names = {t.benchmark for t in timings}
+    if normalise and FIT in names:
+        names.add(FLOOR)
+    kernels = sorted({t.params[0] for t in timings if t.params and isinstance(t.params[0], str)
+                      and "/" in t.params[0]})
+    return "|".join(re.escape(n) for n in sorted(names)), ",".join(kernels) or None
 
 
 def gate_folder() -> Path:
@@ -235,20 +265,18 @@ def gate_folder() -> Path:
 
 
 def measure(base: str, head: str, bench: str, rounds: int, threads: int, folder: Path, tag: str,
-            kernels: str | None = None) -> tuple[Run, Run]:
-    """One asv continuous run; the two results files copied into `folder` as TAG-base.json / TAG-head.json."""
+            kernels: str | None = None) -> tuple[Run, Run, dict[str, Path]]:
+    """One asv continuous run; the two results files copied into `folder` as TAG-base.json / TAG-head.json.
+    Returns both runs and where asv wrote each commit's file."""
     log = folder / f"{tag}.log"
-    for commit in (base, head):  # a stale file of an earlier run must not pass for this one's
-        try:
-            results_file(commit).rename(folder / f"{tag}-previous-{commit[:8]}.json")
-        except GateError:
-            pass
+    t0 = time.time() - 1.0  # file times may be coarser than the clock
     run_asv(base, head, bench, rounds, threads, log, kernels)
     try:
-        copies = []
+        written, copies = {}, []
         for name, commit in (("base", base), ("head", head)):
-            copies.append(Path(shutil.copy2(results_file(commit), folder / f"{tag}-{name}.json")))
-        return load_run(copies[0]), load_run(copies[1])
+            written[name] = results_file(commit, since=t0)
+            copies.append(Path(shutil.copy2(written[name], folder / f"{tag}-{name}.json")))
+        return load_run(copies[0]), load_run(copies[1]), written
     except (GateError, ReportError) as exc:
         tail = "\n".join(log.read_text().splitlines()[-30:])
         raise GateError(f"{exc}\n--- end of {log} ---\n{tail}") from None
@@ -295,7 +323,7 @@ def main(argv=None) -> int:
           f"{args.rounds} interleaved rounds, {args.threads or 'all'} thread(s), profile "
           f"{os.environ.get('LRBENCH_PROFILE', 'gate')}; output in {folder.relative_to(REPO)}", flush=True)
     try:
-        before, after = measure(base, head, args.bench, args.rounds, args.threads, folder, "run")
+        before, after, written = measure(base, head, args.bench, args.rounds, args.threads, folder, "run")
     except GateError as exc:
         print(f"gate: error: {exc}", file=sys.stderr)
         return 2
@@ -309,24 +337,27 @@ def main(argv=None) -> int:
         for s in improvements:
             print("  faster?     " + s.line())
         bench, kernels = confirm_selection(suspects + improvements, args.normalise)
+        index = REPO / ".asv" / "results" / "benchmarks.json"
+        if index.exists():
+            shutil.copy2(index, folder / "run-benchmarks.json")
         try:
-            again = measure(base, head, bench, args.confirm_rounds, args.threads, folder, "confirm", kernels)
+            *again, _ = measure(base, head, bench, args.confirm_rounds, args.threads, folder, "confirm", kernels)
         except GateError as exc:
             print(f"gate: error: {exc}", file=sys.stderr)
             return 2
-        finally:  # the history and the report keep the full first run, not the confirmation's subset
-            for name, commit in (("base", base), ("head", head)):
-                try:
-                    shutil.copy2(folder / f"run-{name}.json", results_file(commit))
-                except (GateError, OSError):
-                    pass
+        finally:  # the history keeps the full first run (and its benchmark index), not the confirmation's subset
+            for name, path in written.items():
+                shutil.copy2(folder / f"run-{name}.json", path)
+            if (folder / "run-benchmarks.json").exists():
+                shutil.copy2(folder / "run-benchmarks.json", index)
         regressions, cleared, improvements = confirmed(suspects, *again, args.factor, args.normalise,
                                                        improvements, first=(before, after))
     elif suspects:
-        regressions = [s for s in suspects if s.significant]
-        cleared = [s for s in suspects if not s.significant]
+        regressions = [s for s in suspects if s.direction == "worse"]
+        cleared = [s for s in suspects if s.direction != "worse"]
     regressions += missing
-    failed = [k for k, v in after.values.get(FIT, {}).items() if v is None]
+    listed = {m.key for m in missing}
+    failed = [k for k, v in after.values.get(FIT, {}).items() if v is None and (FIT, k) not in listed]
 
     lines = [f"gate: {head[:8]} against {base[:8]}: {len(regressions)} regression(s), {len(improvements)} "
              f"improvement(s) at factor {args.factor} (fastest samples"

@@ -137,6 +137,21 @@ def test_refinement_recovers_a_tiny_intercept_under_a_large_offset(kernel):
 
 
 @pytest.mark.parametrize("kernel", FAST_OLS)
+def test_refinement_at_wide_d(kernel):
+    """d = 8 (ols/numba-parallel's BLAS path for the first pass): features around 1e6, intercept 1e-3."""
+    rng = np.random.default_rng(4)
+    X = 1e6 + rng.standard_normal((4000, 8))
+    y = 1e-3 + X @ np.linspace(0.5, 1.5, 8) + 1e-3 * rng.standard_normal(4000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", kernels.AccuracyWarning)
+        exact = fit(X, y, kernel="ols/exact")
+        r = fit(X, y, kernel=kernel)
+    assert r.refined
+    assert abs(r.intercept - exact.intercept) <= 1e-12 * abs(exact.intercept)
+    np.testing.assert_allclose(r.coef, exact.coef, rtol=1e-14)
+
+
+@pytest.mark.parametrize("kernel", FAST_OLS)
 def test_no_refinement_pass_on_well_posed_data(kernel):
     """The benchmark data (intercept 1, centred features): one pass, as timed."""
     from benchmarks.common import data
