@@ -13,16 +13,15 @@ Why the fast ones are fast (docs/performance.md has the measurements):
 """
 from __future__ import annotations
 
-import time
-
 import math
+import time
 
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import intrinsic
 
 from .contract import Options
-from .gram import U64, UNIT_ROUNDOFF, ols_result, solve_gram
+from .gram import U64, UNIT_ROUNDOFF, ols_result, scale_columns, solve_gram
 from .iterative import LossTracker, epoch_orders, initial_params
 from .registry import register
 from .threads import numba_threads
@@ -416,8 +415,8 @@ def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
         sums = np.zeros(d + 1)
         _residual_band(X, y, 0, X.shape[0], float(intercept), b, xm, sums)
     sr, g = sums[0], sums[1:]
-    s = np.sqrt(np.diag(G))
-    delta = np.linalg.solve(G / np.outer(s, s), g / s) / s
+    s, Gs = scale_columns(G, "refinement")  # as solve_gram scaled it (which already refused a zero column)
+    delta = np.linalg.solve(Gs, g / s) / s
     if x_mean is not None:
         intercept = intercept + (sr / X.shape[0] - float(xm @ delta))
     return beta + delta, intercept

@@ -18,12 +18,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from . import html as H  # noqa: E402
-from .analysis import on_device  # noqa: E402
+from .analysis import FIT, FLOOR, on_device  # noqa: E402
 from .output import new_folder  # noqa: E402
 from .results import ReportError, Run, load_run  # noqa: E402
-
-FIT = "bench_time.Fit.time_fit"
-FLOOR = "bench_time.ReadFloor.time_read_once"
 
 
 def runs_of(results_dir: Path, machine: str | None) -> list[Run]:

@@ -38,10 +38,9 @@ sys.path.insert(0, str(REPO))
 
 from reports.compare import FACTOR as ASV_FACTOR  # noqa: E402  (asv compare's default: 1.1)
 from reports.compare import compare  # noqa: E402  (the report's two-run logic: asv's own statistics)
+from reports.analysis import FIT, FLOOR  # noqa: E402  (the benchmarks the gate times)
 from reports.results import ReportError, Run, load_run  # noqa: E402
 
-FIT = "bench_time.Fit.time_fit"
-FLOOR = "bench_time.ReadFloor.time_read_once"
 DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "1.5"))
 DEFAULT_BENCH = os.environ.get("GATE_BENCH", r"bench_time\.(Fit|ReadFloor)")
 DEFAULT_ROUNDS = int(os.environ.get("GATE_ROUNDS", "2"))
