@@ -438,7 +438,7 @@ def _ols(name: str, parallel: bool):
         else:
             M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
-        G = np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T
+        G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
         yy = float(M[d, d]) if fit_intercept else float(np.dot(y, y))
         beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=u_acc,
                                         u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 
 import numpy as np
 
@@ -33,19 +32,38 @@ def _is_number(v) -> bool:
         return False
 
 
-def _first_nonfinite(a: np.ndarray) -> tuple[int, tuple] | None:
-    """(count, index of the first) non-finite entry, scanning in row blocks; None if all finite."""
-    count, first = 0, None
-    for start in range(0, a.shape[0], _BLOCK):
+def _numpy_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """scan.column_scan in NumPy, block by block (no n-sized temporaries): for the dtypes the compiled scan
+    does not take (float16, longdouble) and where Numba is missing."""
+    n, d = a.shape
+    x0 = a[0].astype(np.float64)
+    total, spread = np.zeros(d), np.zeros(d)
+    count, first = 0, -1
+    for start in range(0, n, _BLOCK):
         block = a[start:start + _BLOCK]
         bad = ~np.isfinite(block)
         c = int(bad.sum())
         if c:
-            if first is None:
-                idx = np.argwhere(bad)[0]
-                first = (int(idx[0]) + start, *map(int, idx[1:]))
+            if first < 0:
+                i, j = np.argwhere(bad)[0]
+                first = (int(i) + start) * d + int(j)
             count += c
-    return (count, first) if count else None
+        with np.errstate(over="ignore", invalid="ignore"):  # a non-finite sum is what `count` reports
+            total += block.sum(axis=0, dtype=np.float64)
+            spread += np.abs(block.astype(np.float64) - x0).sum(axis=0)
+    return total, spread, count, first
+
+
+def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
+    """(Σx, Σ|x - x₀|) per column, the count of non-finite values, the flat index of the first (-1 if none)."""
+    if a.dtype in (np.float32, np.float64):
+        try:
+            from .scan import column_scan
+        except ImportError:
+            pass
+        else:
+            return column_scan(a)
+    return _numpy_scan(a)
 
 
 def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -67,13 +85,13 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
         raise InputError("X has no columns (shape (n, 0)); at least one feature is needed")
     if y.shape[0] != n:
         raise InputError(f"X and y have different lengths: X has {n} rows, y has {y.shape[0]}")
-    for arr, what in ((X, "X"), (y, "y")):
-        bad = _first_nonfinite(arr)
-        if bad:
-            count, at = bad
+    stats = _column_scan(X)
+    for arr, what, (_, _, count, first) in ((X, "X", stats), (y, "y", _column_scan(y.reshape(-1, 1)))):
+        if count:
+            at = (first // d, first % d) if arr.ndim == 2 else (first,)
             where = f"row {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
             raise InputError(
-                f"{what} has {count} non-finite value(s) (NaN or inf); the first is {arr[at]!r} at {where}"
+                f"{what} has {count} non-finite value(s) (NaN or inf); the first is {arr[at]} at {where}"
             )
     p = d + int(fit_intercept)
     if n < p:
@@ -81,29 +99,33 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
             f"fewer rows than parameters: {n} row(s) for {p} parameter(s) "
             f"({d} coefficient(s){' + intercept' if fit_intercept else ''}); the fit is not determined"
         )
-    _check_columns(X, fit_intercept)
+    _check_columns(X, fit_intercept, *stats[:2])
     return X, y
 
 
-def _check_columns(X: np.ndarray, fit_intercept: bool) -> None:
-    """Constant columns (with an intercept), all-zero columns and repeated columns make XᵀX singular."""
-    lo, hi = X.min(axis=0), X.max(axis=0)
+def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread: np.ndarray) -> None:
+    """Constant columns (with an intercept), all-zero columns and repeated columns make XᵀX singular.
+
+    total, spread: Σx and Σ|x - x₀| per column (the scan's): spread is zero exactly for a constant column;
+    identical columns share (x₀, total, spread) bit for bit, so only those are compared value by value."""
     for j in range(X.shape[1]):
-        if fit_intercept and lo[j] == hi[j]:
+        x0 = X[0, j]
+        if fit_intercept and spread[j] == 0:
             raise SingularDesignError(
-                f"column {j} is constant (every value is {lo[j]!r}); with fit_intercept=True it is "
+                f"column {j} is constant (every value is {x0}); with fit_intercept=True it is "
                 "collinear with the intercept: drop the column or pass fit_intercept=False"
             )
-        if not fit_intercept and lo[j] == hi[j] == 0:
+        if not fit_intercept and spread[j] == 0 and x0 == 0:
             raise SingularDesignError(f"column {j} is all zeros; its coefficient is not determined")
-    seen: dict[bytes, int] = {}
+    seen: dict[bytes, list[int]] = {}
     for j in range(X.shape[1]):
-        key = hashlib.blake2b(np.ascontiguousarray(X[:, j]).tobytes(), digest_size=16).digest()
-        if key in seen and np.array_equal(X[:, seen[key]], X[:, j]):
-            raise SingularDesignError(
-                f"columns {seen[key]} and {j} are identical; their coefficients are not determined: drop one"
-            )
-        seen.setdefault(key, j)
+        key = np.array([X[0, j], total[j], spread[j]], dtype=np.float64).tobytes()
+        for k in seen.get(key, []):
+            if np.array_equal(X[:, k], X[:, j]):
+                raise SingularDesignError(
+                    f"columns {k} and {j} are identical; their coefficients are not determined: drop one"
+                )
+        seen.setdefault(key, []).append(j)
 
 
 def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool) -> Options:

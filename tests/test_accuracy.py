@@ -320,3 +320,28 @@ def test_gd_nist_reports_every_problem_honestly():
     # Two hundred epochs do not solve the higher-difficulty polynomials: the table must say so.
     wampler = [r for r in rows if r["problem"] == "Wampler1" and r["error"] is None]
     assert wampler and max(r["lre"] for r in wampler) < 4
+
+
+@pytest.mark.parametrize("centred", [True, False], ids=["intercept", "no-intercept"])
+def test_one_feature_solve_matches_the_general_solve(centred):
+    """solve_gram's scalar path for d = 1 and the array path give the same β, condition number and digits
+    (to rounding: LAPACK may multiply by a reciprocal where the scalar path divides)."""
+    from kernels.gram import _solve_gram, _solve_gram_d1
+    rng = np.random.default_rng(11)
+    for trial in range(200):
+        n = int(10.0 ** rng.uniform(0.5, 8))
+        scale = 10.0 ** rng.uniform(-150, 150)
+        g = scale * 10.0 ** rng.uniform(-5, 5)
+        c = scale * rng.uniform(-1, 1) * 10.0 ** rng.uniform(-8, 3)
+        yy = abs(c) * 10.0 ** rng.uniform(0, 6)
+        x_mean = float(rng.standard_normal() * 10.0 ** rng.uniform(-3, 6)) if centred else None
+        y_mean = float(rng.standard_normal() * 10.0 ** rng.uniform(-3, 6)) if centred else 0.0
+        u_in = 2.0 ** -24 if trial % 3 == 0 else 2.0 ** -53
+        kw = dict(kernel="k", u_acc=2.0 ** -53, u_input=u_in, n=n, yy=yy, y_mean=y_mean,
+                  growth=None if trial % 2 else float(rng.integers(16, 4096)))
+        beta, cond, digits = _solve_gram(np.array([[g]]), np.array([c]),
+                                         x_mean=None if x_mean is None else np.array([x_mean]), **kw)
+        beta1, cond1, digits1 = _solve_gram_d1(g, c, x_mean=x_mean, **kw)
+        assert beta1.shape == (1,) and cond1 == cond == 1.0
+        np.testing.assert_allclose(beta1, beta, rtol=8 * 2.0 ** -53, atol=0)
+        assert digits1 == pytest.approx(digits, abs=1e-9)

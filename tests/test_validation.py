@@ -80,6 +80,87 @@ def test_duplicate_columns():
         fit(X, y)
 
 
+LAYOUTS = {
+    "C": lambda a: np.ascontiguousarray(a),
+    "F": lambda a: np.asfortranarray(a),
+    "strided": lambda a: np.repeat(np.repeat(a, 2, axis=0), 2, axis=1)[::2, ::2],  # a view, contiguous in neither order
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("d", [1, 5])
+def test_compiled_scan_agrees_with_the_numpy_scan(layout, dtype, d):
+    """The compiled one-pass scan (several bands, one per thread) and the NumPy fallback find the same
+    non-finite values, and identical columns get identical fingerprints in both."""
+    from kernels.scan import column_scan
+    from kernels.validation import _numpy_scan
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((50_000, d)).astype(dtype)
+    if d > 1:
+        X[:, 3] = X[:, 1]
+    X = LAYOUTS[layout](X)
+    for bad in ([], [(40_000, d - 1, np.inf), (7, 0, np.nan), (30_000, 0, -np.inf)]):
+        Z = X.copy(order="K") if layout != "strided" else LAYOUTS["strided"](np.array(X))
+        for i, j, v in bad:
+            Z[i, j] = v
+        tot, spread, count, first = column_scan(Z)
+        tot_np, spread_np, count_np, first_np = _numpy_scan(Z)
+        assert (count, first) == (count_np, first_np) == (len(bad), 7 * d if bad else -1)
+        if not bad:
+            np.testing.assert_allclose(tot, tot_np, rtol=1e-9)
+            np.testing.assert_allclose(spread, spread_np, rtol=1e-9)
+            assert np.all(spread > 0)
+            if d > 1:
+                assert tot[3] == tot[1] and spread[3] == spread[1]
+                assert tot_np[3] == tot_np[1] and spread_np[3] == spread_np[1]
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_checks_on_every_layout(layout):
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((20_000, 4)), rng.standard_normal(20_000)
+    X[:, 2] = X[:, 0]
+    with pytest.raises(SingularDesignError, match="columns 0 and 2 are identical"):
+        fit(LAYOUTS[layout](X), y)
+    X[19_999, 2] += 1.0  # equal but for the last row: not a duplicate
+    X[:, 1] = 2.5
+    with pytest.raises(SingularDesignError, match="column 1 is constant .*every value is 2.5"):
+        fit(LAYOUTS[layout](X), y)
+    X[12_345, 3] = np.nan
+    with pytest.raises(InputError, match="X has 1 non-finite value.*nan at row 12345, column 3"):
+        fit(LAYOUTS[layout](X), y)
+
+
+def test_a_column_that_differs_in_one_place_is_not_constant():
+    X, y = good(n=30_000, d=2)
+    X[:, 1] = 1.0
+    X[29_999, 1] = 2.0
+    assert fit(X, y, kernel="ols/qr").coef.shape == (2,)
+    X[29_999, 1] = np.nextafter(1.0, 2.0)  # one unit in the last place: still not constant, only ill-posed
+    with pytest.warns(kernels.AccuracyWarning):
+        fit(X, y, kernel="ols/qr")
+
+
+def test_finite_values_whose_sum_overflows_are_not_called_non_finite():
+    """The scan's sums overflow here; the values are finite, so the error must be the overflow's, which
+    names the real problem, not a non-finite value that is not there."""
+    X = np.full((10_000, 1), 1e308)
+    X[::2] = -1e308
+    X[:7] = 1.7e308
+    with pytest.raises(InputError, match="overflowed") as e:
+        fit(X, np.ones(10_000), kernel="ols/numba")
+    assert "non-finite" not in str(e.value)
+
+
+def test_float16_input_is_checked_too():
+    X, y = good(n=200, d=2)
+    X16 = X.astype(np.float16)
+    X16[3, 1] = np.inf
+    with pytest.raises(InputError, match="X has 1 non-finite value.*row 3, column 1"):
+        fit(X16, y)
+
+
 @pytest.mark.parametrize("name", kernel_params("ols", reference=False))
 def test_linearly_dependent_columns_are_refused_by_every_own_ols_kernel(name):
     """Not a duplicate, but column 2 = column 0 + column 1: no unique answer, so an error, not garbage."""
