@@ -32,9 +32,7 @@ BOTH = ("float64", "float32")
 REASSOC = {"reassoc", "contract"}
 BLOCK = 2048  # rows per block: a block is summed around one shift, then merged exactly into the total
 PILOT = 64  # rows whose mean shifts the first block of each band
-BLAS_MIN_D = 8  # ols/numba-parallel hands the O(n d²) products to BLAS (syrk) from this many features
-BLAS_CHUNK_BYTES = 16 << 20  # rows per BLAS chunk: about this many bytes of the shifted (rows, d + 1) copy,
-BLAS_CHUNK_SHARE = 16  # and at most 1/16 of the rows, so the copy stays a small share of the input
+L1_BYTES = 32 << 10  # the transposed rows of a block whose products are being formed stay within this
 # The OLS kernels refine their answer with one more pass (residuals in double-double) when the problem
 # amplifies rounding so much that the one-pass solve could leave fewer than this many digits: see refine_ols.
 REFINE_BELOW_DIGITS = 14.0
@@ -163,21 +161,95 @@ def _comoments_d1_parallel(x, y, nparts):
 # --- OLS, any d: the same pass with (d + 1)-vectors -------------------------------------------------
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
-def _shifted_block(X, y, s, e, K, S, SS, dz):
-    """S = Σdz, SS = Σdz dzᵀ (lower triangle) over rows s:e, dz = (x, y) - K."""
+def _dot(a, b, m):
+    """Σ a[:m] b[:m], vectorised (two contiguous rows of the transposed block, in L1)."""
+    t = 0.0
+    for i in range(m):
+        t += a[i] * b[i]
+    return t
+
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _dot2x4(a0, a1, b0, b1, b2, b3, m):
+    """The 2 x 4 products of rows a0, a1 with rows b0..b3 over [:m]: 6 loads feed 8 multiply-adds, where
+    one product at a time needs 2 loads for each (loads, not arithmetic, bound the one-at-a-time loop)."""
+    t0, t1, t2, t3, u0, u1, u2, u3 = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    for i in range(m):
+        x0, x1, c0, c1, c2, c3 = a0[i], a1[i], b0[i], b1[i], b2[i], b3[i]
+        t0 += x0 * c0
+        t1 += x0 * c1
+        t2 += x0 * c2
+        t3 += x0 * c3
+        u0 += x1 * c0
+        u1 += x1 * c1
+        u2 += x1 * c2
+        u3 += x1 * c3
+    return t0, t1, t2, t3, u0, u1, u2, u3
+
+
+@njit(cache=True, nogil=True)
+def _products(ZT, SS, m):
+    """SS += ZT[:, :m] ZT[:, :m]ᵀ, lower triangle: pairs of rows against 4 rows at a time, the rest singly."""
+    p = SS.shape[0]
+    for j in range(0, p - 1, 2):
+        a0, a1 = ZT[j], ZT[j + 1]
+        k = 0
+        while k + 4 <= j + 1:
+            t0, t1, t2, t3, u0, u1, u2, u3 = _dot2x4(a0, a1, ZT[k], ZT[k + 1], ZT[k + 2], ZT[k + 3], m)
+            SS[j, k] += t0
+            SS[j, k + 1] += t1
+            SS[j, k + 2] += t2
+            SS[j, k + 3] += t3
+            SS[j + 1, k] += u0
+            SS[j + 1, k + 1] += u1
+            SS[j + 1, k + 2] += u2
+            SS[j + 1, k + 3] += u3
+            k += 4
+        for kk in range(k, j + 1):
+            SS[j, kk] += _dot(a0, ZT[kk], m)
+        for kk in range(k, j + 2):
+            SS[j + 1, kk] += _dot(a1, ZT[kk], m)
+    if p % 2 == 1:  # the last row, unpaired
+        j = p - 1
+        for k in range(j + 1):
+            SS[j, k] += _dot(ZT[j], ZT[k], m)
+
+
+@njit(cache=True, nogil=True)
+def _transpose_buffer(p):
+    """The (p, rows + pad) buffer _shifted_block transposes into: rows enough to fill about L1_BYTES (64 to
+    256), each buffer row padded by 8 values so that the p stores of one data row do not fall 2 KiB apart,
+    on the same cache sets (that alone made the transpose 2-3x slower at d = 30)."""
+    rows = max(64, min(256, L1_BYTES // (8 * p) // 8 * 8))
+    return np.empty((p, rows + 8))
+
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _shifted_block(X, y, s, e, K, S, SS, ZT):
+    """S = Σdz, SS = Σdz dzᵀ (lower triangle) over rows s:e, dz = (x, y) - K.
+
+    Rows go a few hundred at a time into ZT (_transpose_buffer), shifted and transposed, so each of the
+    p(p+1)/2 products is a dot product of two contiguous rows in L1 that vectorises; row by row, the rank-one
+    updates of SS were short and strided, and the kernel 2-4x slower for d = 2-10.
+    """
     d = X.shape[1]
     p = d + 1
+    sub = ZT.shape[1] - 8
     S[:] = 0.0
     SS[:, :] = 0.0
-    for i in range(s, e):
-        for j in range(d):
-            dz[j] = X[i, j] - K[j]
-        dz[d] = y[i] - K[d]
+    for b in range(s, e, sub):
+        m = min(sub, e - b)
+        for i in range(m):
+            for j in range(d):
+                ZT[j, i] = X[b + i, j] - K[j]
+            ZT[d, i] = y[b + i] - K[d]
         for j in range(p):
-            zj = dz[j]
-            S[j] += zj
-            for k in range(j + 1):
-                SS[j, k] += zj * dz[k]
+            zj = ZT[j]
+            t = 0.0
+            for i in range(m):
+                t += zj[i]
+            S[j] += t
+        _products(ZT, SS, m)
 
 
 @njit(cache=True, nogil=True)
@@ -206,16 +278,16 @@ def _comoments_band(X, y, s, e, K0, off, M):
     if e <= s:
         return 0.0
     K = np.zeros(p)
-    S, SS, dz, boff = np.empty(p), np.empty((p, p)), np.empty(p), np.empty(p)
+    S, SS, ZT, boff = np.empty(p), np.empty((p, p)), _transpose_buffer(p), np.empty(p)
     pe = min(e, s + PILOT)
-    _shifted_block(X, y, s, pe, K, S, SS, dz)
+    _shifted_block(X, y, s, pe, K, S, SS, ZT)
     K0[:] = S / (pe - s)
     K[:] = K0
     n = 0.0
     for b in range(s, e, BLOCK):
         be = min(b + BLOCK, e)
         nb = float(be - b)
-        _shifted_block(X, y, b, be, K, S, SS, dz)
+        _shifted_block(X, y, b, be, K, S, SS, ZT)
         for j in range(p):
             for k in range(j + 1):
                 SS[j, k] -= S[j] * S[k] / nb  # the block's centred co-moment
@@ -261,75 +333,23 @@ def _comoments_parallel(X, y, nparts):
     return _merge_bands(counts, K0s, offs, Ms)
 
 
-# --- OLS, wide d: BLAS for the products, the same shifts and merges around it -------------------------
-
-@njit(cache=True, parallel=True)
-def _shift_rows(X, y, s, e, K, Z):
-    """Z[:e-s] = (X[s:e], y[s:e]) - K, in float64, on every thread."""
-    d = X.shape[1]
-    for i in prange(e - s):
-        for j in range(d):
-            Z[i, j] = X[s + i, j] - K[j]
-        Z[i, d] = y[s + i] - K[d]
-
-
-def _blas_rows(n: int, d: int) -> int:
-    """Rows per BLAS chunk: large enough for syrk to run at speed, small beside the input."""
-    return max(BLOCK, min(BLAS_CHUNK_BYTES // (8 * (d + 1)), n // BLAS_CHUNK_SHARE))
-
-
-def _comoments_blas(X: np.ndarray, y: np.ndarray):
-    """Mean and centred co-moments of (x, y): chunks shifted by the previous chunk's mean, ZᵀZ by syrk.
-
-    One read of X; the shifted chunk (the only copy: at most BLAS_CHUNK_BYTES and 1/16 of the input) is
-    summed and multiplied while it is in cache.
-    """
-    n, d = X.shape
-    p = d + 1
-    rows = _blas_rows(n, d)
-    Z = np.empty((min(rows, n), p))
-    K0 = np.concatenate([X[:PILOT].mean(axis=0), [y[:PILOT].mean()]]).astype(np.float64)
-    K = K0.copy()
-    off, M, count = np.zeros(p), np.zeros((p, p)), 0.0  # off: the mean - K0 so far
-    for s in range(0, n, rows):
-        e = min(s + rows, n)
-        Zc = Z[:e - s]
-        _shift_rows(X, y, s, e, K, Zc)
-        nb = float(e - s)
-        S = Zc.sum(axis=0)
-        C = Zc.T @ Zc  # NumPy calls syrk for a product with its own transpose
-        C -= np.outer(S, S / nb)
-        boff = (K - K0) + S / nb  # the chunk's mean, as an offset from K0
-        dm = boff - off
-        M += C + (count * nb / (count + nb)) * np.outer(dm, dm)
-        off += dm * (nb / (count + nb))
-        count += nb
-        K = K0 + boff
-    return K0 + off, M
-
-
 @njit(cache=True, parallel=True)
 def _raw_moments(X, y, nparts):
-    """XᵀX, Xᵀy and yᵀy (lower triangle of [X y]ᵀ[X y]) in float64: the model has no intercept to centre."""
+    """XᵀX, Xᵀy and yᵀy (lower triangle of [X y]ᵀ[X y]) in float64: the model has no intercept to centre.
+    The same transposed-block products as the co-moments, with no shift, one band per thread."""
     n, d = X.shape
     p = d + 1
     parts = np.zeros((nparts, p, p))
     for t in prange(nparts):
-        P = parts[t]
-        for i in range(t * n // nparts, (t + 1) * n // nparts):
-            P[d, d] += y[i] * y[i]
-            for j in range(d):
-                xj = X[i, j]
-                P[d, j] += xj * y[i]
-                for k in range(j + 1):
-                    P[j, k] += xj * X[i, k]
+        _shifted_block(X, y, t * n // nparts, (t + 1) * n // nparts, np.zeros(p), np.empty(p), parts[t],
+                       _transpose_buffer(p))
     return parts.sum(axis=0)
 
 
 def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass.
 
-    parallel: bands on every thread (and BLAS for d >= BLAS_MIN_D); with one thread, the serial loop.
+    parallel: bands on every thread; with one thread, the serial loop.
     """
     d = X.shape[1]
     nparts = numba_threads() if parallel else 1
@@ -337,8 +357,6 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
         x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
         tot = _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
         return tot[1:3].copy(), np.array([[tot[3], 0.0], [tot[4], tot[5]]])
-    if parallel and d >= BLAS_MIN_D:
-        return _comoments_blas(X, y)
     return _comoments_parallel(X, y, nparts) if nparts > 1 else _comoments_serial(X, y)
 
 
@@ -426,21 +444,15 @@ def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         d = X.shape[1]
-        u_acc = UNIT_ROUNDOFF["float64"]
         if fit_intercept:
             mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:d], mean[d]
-        elif parallel and d >= BLAS_MIN_D:
-            M = np.zeros((d + 1, d + 1))
-            M[:d, :d], M[d, :d], M[d, d] = X.T @ X, X.T @ y, y @ y  # BLAS, reading X in place
-            x_mean, y_mean = None, 0.0
-            u_acc = UNIT_ROUNDOFF[opts.dtype]  # BLAS accumulates in X's dtype: float32 data, float32 sums
         else:
             M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
         G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
-        yy = float(M[d, d]) if fit_intercept else float(np.dot(y, y))
-        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=u_acc,
+        yy = float(M[d, d])
+        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=U64,
                                         u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
                                         x_mean=x_mean, y_mean=float(y_mean))
         intercept = float(y_mean - np.dot(x_mean, beta)) if fit_intercept else 0.0
@@ -463,11 +475,11 @@ def _ols(name: str, parallel: bool):
 
 
 register("ols", "numba", dtypes=BOTH,
-         description="one compiled pass: co-moments of block-shifted rows merged exactly; no temporaries")(
+         description="one compiled pass: co-moments of block-shifted rows merged exactly, the d x d products "
+                     "as vectorised dot products of transposed row blocks; no temporaries")(
     _ols("ols/numba", parallel=False))
 register("ols", "numba-parallel", dtypes=BOTH,
-         description=f"the one-pass co-moments on every core; from d = {BLAS_MIN_D} the products by BLAS "
-                     "syrk on shifted chunks")(
+         description="the same single pass, one band of rows per core, bands merged exactly")(
     _ols("ols/numba-parallel", parallel=True))
 
 

@@ -1,6 +1,6 @@
 """Every fast CPU kernel's time as a multiple of the read floor, measured side by side in one process.
 
-    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide] [--refs] [--refined]
+    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide [D ...]] [--refs] [--refined]
 
 Each round times every entry once, in a fresh random order (BLAS and OpenMP threads spin for a while after
 a call, slowing whatever runs next on a small machine), so load from elsewhere hits all of them alike;
@@ -76,7 +76,8 @@ def main() -> None:
     ap.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7])
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--refs", action="store_true", help="also time sklearn and statsmodels (slow)")
-    ap.add_argument("--wide", action="store_true", help="also n = 1e6, d = 100 against X.T @ X")
+    ap.add_argument("--wide", type=int, nargs="*", metavar="D",
+                    help="also n = 1e6 with D features (100 if none given) against X.T @ X")
     ap.add_argument("--gd-epochs", type=int, default=20)
     ap.add_argument("--refined", action="store_true",
                     help="also a problem the one-pass OLS refines (a second pass), at each size and, with --wide, "
@@ -115,18 +116,18 @@ def main() -> None:
             print(f"  sklearn / ols/numba-parallel: {res['ols/sklearn'][0] / best:.0f}x; "
                   f"statsmodels / ols/numba-parallel: {res['ols/statsmodels'][0] / best:.0f}x")
         del X, y, entries
-    if args.wide:
-        X, y = _data(10**6, 100)
+    for d in (args.wide or [100]) if args.wide is not None else []:
+        X, y = _data(10**6, d)
         entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
-                   "ols/numpy": _solve("ols/numpy", X, y),
+                   "ols/numpy": _solve("ols/numpy", X, y), "ols/numba": _solve("ols/numba", X, y),
                    "ols/numba-parallel": _solve("ols/numba-parallel", X, y)}
         if args.refined:
-            Xc, yc = _offset_data(10**6, 100)
+            Xc, yc = _offset_data(10**6, d)
             entries["ols/numba-parallel, refined (collinear)"] = _solve("ols/numba-parallel", Xc, yc, refined=True)
-        res = measure(entries, max(3, args.rounds // 3))
-        table("n = 1e6, d = 100, float64", res)
+        res = measure(entries, max(3, args.rounds // 3) if d >= 30 else args.rounds)
+        table(f"n = 1e6, d = {d}, float64", res)
         print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")
-
+        del X, y, entries
 
 if __name__ == "__main__":
     main()

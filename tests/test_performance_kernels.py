@@ -50,7 +50,7 @@ def _exact_comoments(X, y):
 
 
 @pytest.mark.parametrize("case", ["iid", "offset", "sorted"])
-@pytest.mark.parametrize("d", [1, 4])
+@pytest.mark.parametrize("d", [1, 4, 7, 12])
 def test_comoments_match_two_pass_centring(case, d):
     """One pass with block shifts and Chan merges == centring by the exact mean, for any band split."""
     rng = np.random.default_rng(7)
@@ -79,14 +79,31 @@ def test_comoments_match_two_pass_centring(case, d):
 
 
 @pytest.mark.parametrize("fit_intercept", [True, False])
-def test_blas_path_for_wide_data(monkeypatch, fit_intercept):
-    """d >= BLAS_MIN_D: shifted chunks through syrk, merged exactly; small chunks force many merges."""
-    monkeypatch.setattr(numba_, "BLAS_CHUNK_BYTES", 64 * 8 * 13)
-    X, y = random_problem(3000, 12, seed=3)
+@pytest.mark.parametrize("d", [12, 37])
+def test_wide_data_match_numpy(fit_intercept, d):
+    """The transposed-block products (2 x 4 tiles and their remainders, an odd and an even d + 1) on wide data
+    whose rows neither the blocks nor the bands divide."""
+    X, y = random_problem(3 * numba_.BLOCK + 77, d, seed=3)
     X += 50.0
     ref = fit(X, y, kernel="ols/numpy", fit_intercept=fit_intercept)
-    r = fit(X, y, kernel="ols/numba-parallel", fit_intercept=fit_intercept)
-    np.testing.assert_allclose(r.params, ref.params, rtol=1e-9, atol=1e-12)
+    for name in FAST_OLS:
+        r = fit(X, y, kernel=name, fit_intercept=fit_intercept)
+        np.testing.assert_allclose(r.params, ref.params, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("d", [1, 2, 9])
+def test_raw_moments_match_the_exact_products(dtype, d):
+    """No intercept: [X y]ᵀ[X y] summed in float64 (float32 input too) for any band count."""
+    rng = np.random.default_rng(d)
+    n = 2 * 4096 + 333
+    X, y = rng.standard_normal((n, d)).astype(dtype), rng.standard_normal(n).astype(dtype)
+    Z = np.column_stack([X, y]).astype(np.float64)
+    exact = Z.T @ Z
+    for parts in (1, 2, 5):
+        M = numba_._raw_moments(X, y, parts)
+        M = np.tril(M) + np.tril(M, -1).T
+        assert np.max(np.abs(M - exact)) / np.max(np.abs(exact)) < 1e-13
 
 
 def test_nist_lre_of_fast_kernels_not_below_numpy():
