@@ -42,16 +42,31 @@ def fix_malloc_threshold(nbytes: int = 1 << 17) -> None:
     By default the threshold grows after large frees, so a later temporary can come from memory the process
     already holds and escape the RSS measure; a fixed threshold makes each large temporary show up.
     """
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_MMAP_THRESHOLD, nbytes)
+
+
+def _libc():
     name = ctypes.util.find_library("c")
-    if name:
-        libc = ctypes.CDLL(name)
-        if hasattr(libc, "mallopt"):
-            libc.mallopt(_M_MMAP_THRESHOLD, nbytes)
+    return ctypes.CDLL(name) if name else None
+
+
+def release_free_memory() -> None:
+    """Hand the heap's free pages back to the system (glibc's malloc_trim).
+
+    Large blocks freed while glibc's threshold was still high stay in the heap, resident; a later temporary
+    carved from them would not raise the RSS and would escape the measure (in a process that has run other
+    work first, such as the test suite's)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
 
 
 def peak_extra_bytes(call: Callable[[], object], cuda: bool = False) -> int:
     """Bytes above the starting RSS at the peak of call(); plus the CUDA allocator's peak above its start."""
     gc.collect()
+    release_free_memory()
     cuda_before = 0
     if cuda:
         import torch
