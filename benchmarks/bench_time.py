@@ -1,4 +1,5 @@
-"""Time: every kernel's solve across sizes, the machine's read floor, and each backend's data preparation.
+"""Time: every kernel's solve across sizes, the machine's read floor, XᵀX by BLAS, and each backend's data
+preparation.
 
 The timed call is `kernel.solve` alone: the conversion or host-to-device transfer (`kernel.prepare`) and any
 JIT compilation happen in setup, and are timed by `Prepare` and `bench_compile` instead.
@@ -71,6 +72,28 @@ class ReadFloor:
 
     def time_read_once(self, n, d):
         read_once(self.X, self.y)
+
+
+class BlasGram:
+    """XᵀX by BLAS (NumPy's X.T @ X, which calls syrk) on the same data and threads as the kernels: the
+    yardstick of OLS for d > 1, whose O(n d²) products cost more than one read (issue 4, target 2: the best
+    OLS kernel within 2x of it at n = 1e6, d = 100). The report divides OLS times by it; the machine section
+    records which BLAS ran (threadpoolctl)."""
+
+    param_names = ["n", "d"]
+    params = [_SIZES, _FEATURES]
+    rounds = PROFILE.rounds
+    repeat = PROFILE.repeat
+    timeout = 300
+
+    def setup(self, n, d):
+        if d == 1:
+            raise NotImplementedError("d = 1: XᵀX is one dot product; the read floor is the yardstick there")
+        check_size(None, n, d)
+        self.X = data(n, d)[0]
+
+    def time_xtx(self, n, d):
+        self.X.T @ self.X
 
 
 def _prepare_backends() -> list[str]:

@@ -8,6 +8,7 @@ from .results import Run, ok
 
 FIT = "bench_time.Fit.time_fit"
 FLOOR = "bench_time.ReadFloor.time_read_once"
+GRAM = "bench_time.BlasGram.time_xtx"  # XᵀX by BLAS: the yardstick of OLS at d > 1
 PREPARE = "bench_time.Prepare.time_prepare"
 COMPILE = "bench_compile.NumbaFirstCall.timeraw_first_call"
 MEMORY = "bench_memory.PeakMemory.track_peakmem_extra"
@@ -62,6 +63,15 @@ def floor_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
     if t is None or not f or on_device(kernel):
         return None
     return t / f
+
+
+def gram_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
+    """An OLS kernel's time over XᵀX by BLAS (same run, same n and d); None for other algorithms, GPU
+    kernels (BLAS ran on the CPU) or a size without both timings."""
+    if algorithm(kernel) != "ols" or on_device(kernel):
+        return None
+    t, g = fit_time(run, kernel, n, d), run.value(GRAM, n, d)
+    return t / g if t is not None and g else None
 
 
 def epochs(run: Run) -> int | None:

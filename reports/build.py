@@ -141,7 +141,30 @@ class Report:
                            Cell("—", "muted", title="a GPU kernel: not comparable with the CPU floor" if gpu else ""))
             rows.append(row)
         floor_row = ["read floor (seconds)"] + [A.human_seconds(A.floor_time(r, n, d)) for n in sizes]
-        return html + table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], [floor_row] + rows)
+        html += table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], [floor_row] + rows)
+        return html + self._gram_tables(sizes)
+
+    def _gram_tables(self, sizes: list[int]) -> str:
+        """OLS at d > 1 against XᵀX by BLAS, one table per d the run timed it at."""
+        r = self.run
+        ds = sorted(d for d in A.params_of(r, A.GRAM, "d") if any(r.value(A.GRAM, n, d) for n in sizes))
+        ols = [k for k in A.kernels(r) if A.algorithm(k) == "ols" and not A.on_device(k)]
+        if not ds or not ols:
+            return ""
+        html = "<h3>OLS against forming XᵀX with BLAS</h3>" + p(
+            "For d > 1 an OLS fit does O(n d²) arithmetic, so one read of the data is no longer its limit; the "
+            "yardstick is BLAS forming XᵀX alone (X.T @ X, syrk), timed in the same run on the same data. A "
+            "cell is the kernel's time over that one: at 1× a fit costs no more than its products by BLAS.")
+        for d in ds:
+            rows = [["XᵀX by BLAS (seconds)"] + [A.human_seconds(r.value(A.GRAM, n, d)) for n in sizes]]
+            for k in ols:
+                row = [k]
+                for n in sizes:
+                    m = A.gram_multiple(r, k, n, d)
+                    row.append(Cell(f"{m:.3g}×") if m is not None else Cell("—", "muted"))
+                rows.append(row)
+            html += f"<h4>d = {d}</h4>" + table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], rows)
+        return html
 
     def prepare_section(self) -> str:
         r = self.run

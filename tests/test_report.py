@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow  # one small real asv run (about a minute) and a f
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 KERNELS = "ols/numpy,ols/python,ols/statsmodels,gd/numpy,gd/torch-nn,sgd/numpy"
-BENCHES = "Fit|ReadFloor|Prepare|PeakMemory|NistLRE|CoefError|GdDistance|GdLossCurve"
+BENCHES = "Fit|ReadFloor|BlasGram|Prepare|PeakMemory|NistLRE|CoefError|GdDistance|GdLossCurve"
 SECTIONS = ("summary", "time", "speedups", "prepare", "memory", "accuracy", "pareto", "loss", "advertising",
             "machine")
 
@@ -207,6 +207,7 @@ def test_the_small_run_measured_what_it_selected(results_dir):
     assert set(A.kernels(run)) == set(KERNELS.split(","))
     assert run.value(A.FIT, "ols/numpy", 1000, 3) > 0
     assert run.value(A.FLOOR, 1000, 3) > 0
+    assert run.value(A.GRAM, 1000, 3) > 0 and run.value(A.GRAM, 1000, 1) is None  # d = 1: skipped
     assert 0 < run.value(A.LOSS, "gd/numpy", 10) < run.value(A.LOSS, "gd/numpy", 0)
 
 
@@ -215,6 +216,7 @@ def test_report_has_every_section_and_figure(report):
     for anchor in SECTIONS:
         assert f'<section id="{anchor}">' in html, anchor
     assert 'class="error"' not in html  # no section failed
+    assert "OLS against forming XᵀX with BLAS" in html and "<h4>d = 3</h4>" in html
     pngs = sorted(p.name for p in report.glob("*.png"))
     for name in ("time_vs_n.png", "peak_memory.png", "nist_lre.png", "coef_error.png", "speed_accuracy.png",
                  "loss_curves.png", "advertising.png"):
@@ -405,3 +407,21 @@ def test_gpu_kernels_are_not_divided_by_the_cpu_floor():
     assert A.floor_multiple(run, "ols/numba", 1000, 1) == pytest.approx(2.0)
     assert A.floor_multiple(run, "ols/torch-cuda", 1000, 1) is None
     assert A.floor_multiple(run, "ols/triton", 1000, 1) is None
+
+
+def test_ols_is_divided_by_blas_gram_only_where_that_means_something():
+    from pathlib import Path as _P
+
+    from reports import analysis as A
+    from reports.results import Run
+
+    fits = {("ols/numba", 1000, 3): 3e-4, ("gd/numba", 1000, 3): 1e-4, ("ols/torch-cuda", 1000, 3): 5e-5,
+            ("ols/numpy", 100, 3): 1e-5}
+    run = Run(path=_P("r.json"), commit="abc", date=None, env_name="e", machine={},
+              param_names={A.FIT: ["kernel", "n", "d"], A.GRAM: ["n", "d"]},
+              units={A.FIT: "seconds", A.GRAM: "seconds"},
+              values={A.FIT: fits, A.GRAM: {(1000, 3): 2e-4}}, stats={}, versions={})
+    assert A.gram_multiple(run, "ols/numba", 1000, 3) == pytest.approx(1.5)
+    assert A.gram_multiple(run, "gd/numba", 1000, 3) is None  # descent is compared with the read floor
+    assert A.gram_multiple(run, "ols/torch-cuda", 1000, 3) is None  # BLAS ran on the CPU
+    assert A.gram_multiple(run, "ols/numpy", 100, 3) is None  # no XᵀX timing at that size
