@@ -173,7 +173,8 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
     """solve_gram for one feature, in Python floats: _solve_gram's formulas with d = 1 (Gs = [1], cond 1), in
     the same order, without NumPy's per-call overhead on 1 x 1 arrays (about 0.15 ms, the whole cost of a fit
     below n ≈ 1e5 and most of a GPU solve's host side). LAPACK may divide where this multiplies by a
-    reciprocal: the two agree to a few units in the last place (tests/test_kernels.py)."""
+    reciprocal: the two agree to a few units in the last place
+    (tests/test_accuracy.py::test_one_feature_solve_matches_the_general_solve)."""
     if not g > 0:
         raise SingularDesignError(f"{kernel}: column 0 has zero variance; its coefficient is not determined")
     s = math.sqrt(g)

@@ -14,6 +14,7 @@ Why the fast ones are fast (docs/performance.md has the measurements):
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -506,8 +507,8 @@ def _gd_band(X, y, b, w, gw, s, e):
 
     The gradient is summed in a local array and written to gw once: summed straight into gw (a row of the
     threads' shared partials array) it went through memory every row, since the compiler cannot rule out
-    that gw overlaps X, and the threads' rows of partials share cache lines; that made the pass 1.5-3x
-    slower at d = 2-30."""
+    that gw overlaps X, and the threads' rows of partials share cache lines; with two threads that made the
+    pass about 2x slower at d = 10-30 (docs/performance.md)."""
     d = X.shape[1]
     g = np.zeros(d)
     sse = 0.0
@@ -727,7 +728,8 @@ def minibatch(data, fit_intercept: bool, opts: Options):
 # --- compile time ---------------------------------------------------------------------------------
 
 def compile_seconds() -> dict[str, float]:
-    """Seconds to compile afresh (no disk cache) every compiled function of this module used so far.
+    """Seconds to compile afresh (no disk cache) every compiled function used so far: this module's, the read
+    floor's and fit's input checks' (kernels/scan.py), keyed "module.function".
 
     Each function is recompiled from its Python source for the signatures it has been called with;
     functions it calls are reused as compiled, so each figure is that function's own compile time.
@@ -736,13 +738,18 @@ def compile_seconds() -> dict[str, float]:
     """
     from numba.core.registry import CPUDispatcher
 
+    from . import floor, scan  # the floor and fit's input checks are compiled too
+
     out = {}
-    for name, fn in sorted(globals().items()):
-        if isinstance(fn, CPUDispatcher) and fn.signatures:
+    for mod in (sys.modules[__name__], floor, scan):
+        short = mod.__name__.rpartition(".")[2]
+        for name, fn in sorted(vars(mod).items()):
+            if not (isinstance(fn, CPUDispatcher) and fn.signatures and fn.py_func.__module__ == mod.__name__):
+                continue
             opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
             fresh = njit(**opts, cache=False)(fn.py_func)
             t0 = time.perf_counter()
             for sig in fn.signatures:
                 fresh.compile(sig)
-            out[name] = time.perf_counter() - t0
+            out[f"{short}.{name}"] = time.perf_counter() - t0
     return out

@@ -9,6 +9,7 @@ from .contract import DTYPES, ITERATIVE, OPTIONS_BY_ALGORITHM, SCHEDULES, Kernel
 from .errors import InputError, SingularDesignError
 
 _BLOCK = 1 << 16  # rows per block for the O(n d) scans, so no n-sized boolean temporaries
+SCAN_MIN_VALUES = 1 << 16  # inputs with at least this many values are checked by the compiled scan
 
 
 def _as_float_array(a, what: str) -> np.ndarray:
@@ -55,8 +56,12 @@ def _numpy_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
 
 
 def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
-    """(Σx, Σ|x - x₀|) per column, the count of non-finite values, the flat index of the first (-1 if none)."""
-    if a.dtype in (np.float32, np.float64):
+    """(Σx, Σ|x - x₀|) per column, the count of non-finite values, the flat index of the first (-1 if none).
+
+    The compiled scan from SCAN_MIN_VALUES values on: below, NumPy takes well under a millisecond, and a
+    small fit neither starts a parallel region nor pays the scan's one-off compile (a few seconds per dtype
+    and memory layout when numba's disk cache is empty)."""
+    if a.dtype in (np.float32, np.float64) and a.size >= SCAN_MIN_VALUES:
         try:
             from .scan import column_scan
         except ImportError:
@@ -119,7 +124,7 @@ def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread
             raise SingularDesignError(f"column {j} is all zeros; its coefficient is not determined")
     seen: dict[bytes, list[int]] = {}
     for j in range(X.shape[1]):
-        key = np.array([X[0, j], total[j], spread[j]], dtype=np.float64).tobytes()
+        key = (np.array([X[0, j], total[j], spread[j]], dtype=np.float64) + 0.0).tobytes()  # -0.0 as 0.0
         for k in seen.get(key, []):
             if np.array_equal(X[:, k], X[:, j]):
                 raise SingularDesignError(

@@ -93,10 +93,10 @@ LAYOUTS = {
 def test_compiled_scan_agrees_with_the_numpy_scan(layout, dtype, d):
     """The compiled one-pass scan (several bands, one per thread) and the NumPy fallback find the same
     non-finite values, and identical columns get identical fingerprints in both."""
-    from kernels.scan import column_scan
+    from kernels.scan import _scan, column_scan
     from kernels.validation import _numpy_scan
     rng = np.random.default_rng(3)
-    X = rng.standard_normal((50_000, d)).astype(dtype)
+    X = rng.standard_normal((50_003, d)).astype(dtype)  # band lengths that 4 does not divide: every remainder
     if d > 1:
         X[:, 3] = X[:, 1]
     X = LAYOUTS[layout](X)
@@ -107,10 +107,17 @@ def test_compiled_scan_agrees_with_the_numpy_scan(layout, dtype, d):
         tot, spread, count, first = column_scan(Z)
         tot_np, spread_np, count_np, first_np = _numpy_scan(Z)
         assert (count, first) == (count_np, first_np) == (len(bad), 7 * d if bad else -1)
+        # three bands whatever the thread count: the merge of the bands' sums and of their first bad values
+        t3, s3, b3 = _scan(Z, Z[0].astype(np.float64), 3)
+        firsts = b3[:, 1][b3[:, 1] >= 0]
+        assert int(b3[:, 0].sum()) == len(bad)
+        assert (int(firsts.min()) if firsts.size else -1) == (7 * d if bad else -1)
         if not bad:
             np.testing.assert_allclose(tot, tot_np, rtol=1e-9)
             np.testing.assert_allclose(spread, spread_np, rtol=1e-9)
             assert np.all(spread > 0)
+            np.testing.assert_allclose(t3.sum(axis=0), tot_np, rtol=1e-9)
+            np.testing.assert_allclose(s3.sum(axis=0), spread_np, rtol=1e-9)
             if d > 1:
                 assert tot[3] == tot[1] and spread[3] == spread[1]
                 assert tot_np[3] == tot_np[1] and spread_np[3] == spread_np[1]
@@ -130,6 +137,14 @@ def test_checks_on_every_layout(layout):
     X[12_345, 3] = np.nan
     with pytest.raises(InputError, match="X has 1 non-finite value.*nan at row 12345, column 3"):
         fit(LAYOUTS[layout](X), y)
+
+
+def test_duplicate_columns_found_whatever_the_sign_of_a_zero_in_the_first_row():
+    X, y = good(n=30_000, d=3)
+    X[:, 2] = X[:, 0]
+    X[0, 0], X[0, 2] = 0.0, -0.0  # equal values (0.0 == -0.0), different bits
+    with pytest.raises(SingularDesignError, match="columns 0 and 2 are identical"):
+        fit(X, y)
 
 
 def test_a_column_that_differs_in_one_place_is_not_constant():
