@@ -56,14 +56,18 @@ class Fit(Estimates):
             self.kernel.sync()
 
 
-class ReadFloor:
-    """The machine's floor: one parallel read of X and y (kernels.floor.read_once); no fit can beat it."""
+class _BySize:
+    """A yardstick timed at every (n, d) of the profile, with the fits' rounds and samples."""
 
     param_names = ["n", "d"]
     params = [_SIZES, _FEATURES]
     rounds = PROFILE.rounds
     repeat = PROFILE.repeat
     timeout = 300
+
+
+class ReadFloor(_BySize):
+    """The machine's floor: one parallel read of X and y (kernels.floor.read_once); no fit can beat it."""
 
     def setup(self, n, d):
         check_size(None, n, d)
@@ -74,17 +78,11 @@ class ReadFloor:
         read_once(self.X, self.y)
 
 
-class BlasGram:
+class BlasGram(_BySize):
     """XᵀX by BLAS (NumPy's X.T @ X, which calls syrk) on the same data and threads as the kernels: the
     yardstick of OLS for d > 1, whose O(n d²) products cost more than one read (issue 4, target 2: the best
     OLS kernel within 2x of it at n = 1e6, d = 100). The report divides OLS times by it; the machine section
     records which BLAS ran (threadpoolctl)."""
-
-    param_names = ["n", "d"]
-    params = [_SIZES, _FEATURES]
-    rounds = PROFILE.rounds
-    repeat = PROFILE.repeat
-    timeout = 300
 
     def setup(self, n, d):
         if d == 1:

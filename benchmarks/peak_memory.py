@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import gc
 from typing import Callable
 
@@ -47,7 +48,9 @@ def fix_malloc_threshold(nbytes: int = 1 << 17) -> None:
         libc.mallopt(_M_MMAP_THRESHOLD, nbytes)
 
 
+@functools.lru_cache(maxsize=1)
 def _libc():
+    """The C library, looked up once: find_library may run ldconfig, too slow to repeat for every sample."""
     name = ctypes.util.find_library("c")
     return ctypes.CDLL(name) if name else None
 
