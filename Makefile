@@ -52,7 +52,7 @@ report: asv-machine
 BASE ?= HEAD~1
 GATE_FACTOR ?= 1.5
 gate: venv
-	LRBENCH_PROFILE=gate $(PY) scripts/perf_gate.py --base $(BASE) --factor $(GATE_FACTOR)
+	LRBENCH_PROFILE=gate $(PY) -m lrbench gate --base $(BASE) --factor $(GATE_FACTOR)
 
 clean:
 	rm -rf $(VENV) .asv .cache

@@ -12,6 +12,10 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
+
+from numba import njit
+from numba.core.registry import CPUDispatcher
 
 from .common import PROFILE, get, kernel_names, options
 
@@ -79,3 +83,33 @@ class NumbaFirstCall:
         setup = _CHILD_SETUP.format(cache_dir=self.cache_dir, root=self.root, name=name,
                                     opts=_child_options(name))
         return _CHILD_STMT, textwrap.dedent(setup)
+
+
+def compile_seconds(modules=None) -> dict[str, float]:
+    """Seconds to compile afresh (no disk cache) every compiled function used so far in `modules` (default:
+    the numba backend's, the read floor's and fit's input checks'), keyed "module.function".
+
+    Each function is recompiled from its Python source for the signatures it has been called with;
+    functions it calls are reused as compiled, so each figure is that function's own compile time.
+    A new process's first call (compile or cache load, everything included) is NumbaFirstCall above.
+    """
+    if modules is None:
+        from kernels import numerics, validation_scan
+        from kernels.backends import numba_jit
+
+        from . import floors
+        modules = [m for m in sys.modules.values() if getattr(m, "__name__", "").startswith(
+            (numba_jit.__name__ + ".", numerics.__name__ + "."))] + [floors, validation_scan]
+    out = {}
+    for mod in modules:
+        short = mod.__name__.rpartition(".")[2]
+        for name, fn in sorted(vars(mod).items()):
+            if not (isinstance(fn, CPUDispatcher) and fn.signatures and fn.py_func.__module__ == mod.__name__):
+                continue
+            opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
+            fresh = njit(**opts, cache=False)(fn.py_func)
+            t0 = time.perf_counter()
+            for sig in fn.signatures:
+                fresh.compile(sig)
+            out[f"{short}.{name}"] = time.perf_counter() - t0
+    return out

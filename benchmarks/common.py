@@ -4,7 +4,7 @@ Profiles (environment variable LRBENCH_PROFILE, default "quick"):
   quick  a few sizes; the whole suite runs in a few minutes on a 2-core machine (what `make report` runs)
   full   n from 1e2 to 1e7, d in {1, 10} and d = 100 for OLS at n >= 1e5
   gate   n = 1e5, d = 1, every kernel but the interpreted per-row loops, more samples of shorter runs: the
-         performance gate (scripts/perf_gate.py)
+         performance gate (lrbench/gate.py)
   tiny   two small sizes, for the tests of the suite and the report
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
@@ -57,7 +57,7 @@ PROFILES = {
     "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),
                     wide=(100,), memory_sizes=(100_000, 1_000_000, 10_000_000), accuracy_rows=100_000,
                     rounds=2, repeat=(1, 10, 20.0), compile_states=("cold", "cached"), fit_budget_s=10.0),
-    # the performance gate (scripts/perf_gate.py): one size, d = 1, single-call samples taken for 0.6 s a
+    # the performance gate (lrbench/gate.py): one size, d = 1, single-call samples taken for 0.6 s a
     # round (asv re-runs setup between samples, so each sample is one call): the gate judges the fastest, and
     # the machine's slow spells here last about half a second, so the window must be longer than one
     "gate": Profile("gate", sizes=(100_000,), features=(1,), wide=(), memory_sizes=(100_000,),

@@ -52,7 +52,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     if result.digits is None and k.algorithm == "ols":
         # A kernel that cannot estimate its own error (the library references) is checked against ols/qr.
         try:
-            from .qr import vouch
+            from .backends.qr_householder import vouch
             result.digits, result.cond = vouch(X, y, fit_intercept, result)
         except SingularDesignError:
             result.digits, result.cond = 0.0, float("inf")

@@ -69,7 +69,7 @@ class FitResult:
     converged: bool | None = None  # iterative kernels: stopped by tol before the epoch budget
     cond: float | None = None  # OLS kernels: estimated condition number of the (scaled) design
     digits: float | None = None  # OLS kernels: correct digits the kernel vouches for (a conservative
-    #   component-wise forward-error bound, see kernels/gram.py); fit() warns below WARN_DIGITS
+    #   component-wise forward-error bound, see kernels/numerics/error_bounds.py); fit() warns below WARN_DIGITS
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "prepare" (conversion/transfer), "solve"
     refined: bool | None = None  # OLS kernels that can refine (numba): whether this fit took the second pass
 

@@ -1,7 +1,10 @@
 """The registry: one module-level dict of "algorithm/backend" -> Kernel, filled by `register`."""
 from __future__ import annotations
 
+import ast
 import importlib
+import pkgutil
+from pathlib import Path
 from typing import Callable
 
 from .contract import ALGORITHMS, Kernel, SolveFn
@@ -10,18 +13,8 @@ from .errors import UnavailableKernelError, UnknownKernelError
 REGISTRY: dict[str, Kernel] = {}
 UNAVAILABLE: dict[str, str] = {}  # backend -> why it is not registered here
 
-# Backend modules, imported in this order; a module whose library is missing registers nothing and
-# its backends are recorded as unavailable with the import error.
-BACKEND_MODULES = {
-    "kernels.python_": ("python",),
-    "kernels.numpy_": ("numpy",),
-    "kernels.numba_": ("numba", "numba-parallel", "numba-gram"),
-    "kernels.torch_": ("torch-cpu", "torch-cuda"),
-    "kernels.triton_fused": ("triton",),
-    "kernels.references": ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda"),
-    "kernels.exact": ("exact",),
-    "kernels.qr": ("qr",),
-}
+BACKENDS_PACKAGE = "kernels.backends"
+BACKENDS_DIR = Path(__file__).with_name("backends")
 
 
 def register(algorithm: str, backend: str, **fields) -> Callable[[SolveFn], SolveFn]:
@@ -43,13 +36,25 @@ def mark_unavailable(backend: str, reason: str) -> None:
     UNAVAILABLE.setdefault(backend, reason)
 
 
+def declared_backends(path: Path) -> tuple[str, ...]:
+    """The module-level `BACKENDS = (...)` of a backend module, read without importing it (its library may be
+    missing): the names to mark unavailable when the import fails."""
+    if path.is_dir():
+        path = path / "__init__.py"
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "BACKENDS" for t in node.targets):
+            return tuple(ast.literal_eval(node.value))
+    return ()
+
+
 def load_backends() -> None:
-    """Import every backend module once; record why any could not register."""
-    for module, backends in BACKEND_MODULES.items():
+    """Import every module (or package) in kernels/backends/ once, in name order; a module whose library is
+    missing registers nothing, and the backends it declares are recorded as unavailable with the reason."""
+    for info in sorted(pkgutil.iter_modules([str(BACKENDS_DIR)]), key=lambda m: m.name):
         try:
-            importlib.import_module(module)
+            importlib.import_module(f"{BACKENDS_PACKAGE}.{info.name}")
         except ImportError as exc:
-            for b in backends:
+            for b in declared_backends(BACKENDS_DIR / (info.name if info.ispkg else f"{info.name}.py")):
                 mark_unavailable(b, f"{exc.name or exc} is not installed ({type(exc).__name__}: {exc})")
 
 

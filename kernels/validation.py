@@ -63,7 +63,7 @@ def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     and memory layout when numba's disk cache is empty)."""
     if a.dtype in (np.float32, np.float64) and a.size >= SCAN_MIN_VALUES:
         try:
-            from .scan import column_scan
+            from .validation_scan import column_scan
         except ImportError:
             pass
         else:

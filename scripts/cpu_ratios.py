@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from kernels import REGISTRY, Options
-from kernels.floor import read_once
+from benchmarks.floors import read_once
 from kernels.threads import thread_info
 
 

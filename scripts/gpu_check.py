@@ -86,7 +86,7 @@ def device_info():
 
 @section("floor")
 def floors(n: int):
-    from kernels.triton_fused import read_once_cuda
+    from kernels.backends.triton_cuda import read_once_cuda
     g = torch.Generator(device="cuda").manual_seed(1)
     X = torch.randn(n, 1, device="cuda", generator=g)
     y = torch.randn(n, device="cuda", generator=g)
@@ -108,7 +108,7 @@ def floors(n: int):
 @section("ols")
 def ols(n: int):
     from kernels import REGISTRY, Options
-    from kernels import triton_fused as tf
+    from kernels.backends import triton_cuda as tf
     g = torch.Generator(device="cuda").manual_seed(2)
     x = 3.0 * torch.randn(n, 1, device="cuda", generator=g) + 50.0  # an offset: centring matters
     y = 2.0 + 0.5 * x[:, 0] + torch.randn(n, device="cuda", generator=g)
@@ -144,7 +144,7 @@ def ols(n: int):
 @section("gd")
 def gd(n_small: int):
     from kernels import REGISTRY, Options
-    from kernels import triton_fused as tf
+    from kernels.backends import triton_cuda as tf
     g = torch.Generator(device="cuda").manual_seed(3)
     k = REGISTRY["gd/triton"]
     for d in (1, 3):  # iterates against gd/numba on the host (float64 parameters and sums in both)
@@ -188,7 +188,7 @@ def gd(n_small: int):
 @section("sweep")
 def sweep(n: int):
     """Tile size, warps and programs per SM of the streaming kernels: time each setting, keep the table."""
-    from kernels import triton_fused as tf
+    from kernels.backends import triton_cuda as tf
     g = torch.Generator(device="cuda").manual_seed(4)
     x = torch.randn(n, 1, device="cuda", generator=g) + 5.0
     y = torch.randn(n, device="cuda", generator=g)

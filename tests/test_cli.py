@@ -7,11 +7,11 @@ import sys
 import pytest
 
 from kernels import REGISTRY, datasets
-from kernels.cli import main
+from lrbench.cli import main
 
 
 def run(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "kernels.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "lrbench", *args], capture_output=True, text=True,
                           timeout=600, cwd=cwd)
 
 

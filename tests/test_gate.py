@@ -1,12 +1,10 @@
-"""The performance gate's judgement (scripts/perf_gate.py) on runs built from known samples.
+"""The performance gate's judgement (lrbench/gate.py) on runs built from known samples.
 
 The samples go through asv's own statistics (asv_runner.statistics.compute_stats), so the significance test
 is the one `asv compare` applies; only the timings are made up, to cover the cases the gate must get right.
 """
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,13 +13,8 @@ import pytest
 pytest.importorskip("asv")
 from asv_runner.statistics import compute_stats  # noqa: E402
 
+from lrbench import gate  # noqa: E402
 from reports.results import Run  # noqa: E402
-
-REPO = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("perf_gate", REPO / "scripts" / "perf_gate.py")
-gate = importlib.util.module_from_spec(_spec)
-sys.modules["perf_gate"] = gate  # dataclasses look their module up while the class is made
-_spec.loader.exec_module(gate)
 
 N, D = 100_000, 1
 

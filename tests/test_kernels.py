@@ -10,7 +10,7 @@ import statsmodels.api as sm
 
 import kernels
 from kernels import REGISTRY, datasets, fit
-from kernels.accuracy import lre
+from benchmarks.accuracy_experiments import lre
 from tests.helpers import kernel_params, random_problem, tolerance
 
 TUTORIAL_INTERCEPT = 0.21519170068625

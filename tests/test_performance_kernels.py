@@ -12,9 +12,12 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import REGISTRY, fit, numba_, threads
+from kernels import REGISTRY, fit, threads
+from kernels.backends.numba_jit import comoments as nb_comoments
+from kernels.backends.numba_jit import gd as nb_gd
+from kernels.backends.numba_jit.settings import BLOCK
 from kernels.errors import DivergenceError, InputError
-from kernels.floor import read_once
+from benchmarks.floors import read_once
 from tests.helpers import random_problem
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -54,7 +57,7 @@ def _exact_comoments(X, y):
 def test_comoments_match_two_pass_centring(case, d):
     """One pass with block shifts and Chan merges == centring by the exact mean, for any band split."""
     rng = np.random.default_rng(7)
-    n = 5 * numba_.BLOCK + 123
+    n = 5 * BLOCK + 123
     X = rng.standard_normal((n, d))
     if case == "offset":
         X += 1e6  # raw sums of squares would lose every digit here
@@ -66,15 +69,15 @@ def test_comoments_match_two_pass_centring(case, d):
     scale = np.outer(spread, spread) * n
     # errors measured against the data's spread: what the fit inherits (a mean near 0 has no digits of its own)
     for parallel in (False, True):
-        mean, M = numba_.comoments(X, y, parallel=parallel)
+        mean, M = nb_comoments.comoments(X, y, parallel=parallel)
         M = np.tril(M) + np.tril(M, -1).T
         assert np.max(np.abs(mean - mean0) / (np.abs(mean0) + spread)) < 1e-13
         assert np.max(np.abs(M - M0) / scale) < 1e-12
     if d == 1:
         for parts in (1, 3, 8):  # the band count changes the summation order only
-            tot = numba_._comoments_d1_parallel(X.reshape(-1), y, parts)
-            assert np.max(np.abs(tot[1:3] - mean0) / (np.abs(mean0) + spread)) < 1e-13
-            got = np.array([[tot[3], tot[4]], [tot[4], tot[5]]])
+            mean, M = nb_comoments._comoments_d1_parallel(X.reshape(-1), y, parts)
+            assert np.max(np.abs(mean - mean0) / (np.abs(mean0) + spread)) < 1e-13
+            got = np.array([[M[0, 0], M[1, 0]], [M[1, 0], M[1, 1]]])
             assert np.max(np.abs(got - M0) / scale) < 1e-12
 
 
@@ -83,7 +86,7 @@ def test_comoments_match_two_pass_centring(case, d):
 def test_wide_data_match_numpy(fit_intercept, d):
     """The transposed-block products (2 x 4 tiles and their remainders, an odd and an even d + 1) on wide data
     whose rows neither the blocks nor the bands divide."""
-    X, y = random_problem(3 * numba_.BLOCK + 77, d, seed=3)
+    X, y = random_problem(3 * BLOCK + 77, d, seed=3)
     if fit_intercept:
         X += 50.0  # an offset the shifts must remove (without an intercept it would only make XᵀX ill-posed)
     ref = fit(X, y, kernel="ols/numpy", fit_intercept=fit_intercept)
@@ -102,7 +105,7 @@ def test_raw_moments_match_the_exact_products(dtype, d):
     Z = np.column_stack([X, y]).astype(np.float64)
     exact = Z.T @ Z
     for parts in (1, 2, 5):
-        M = numba_._raw_moments(X, y, parts)
+        M = nb_comoments._raw_moments(X, y, parts)
         M = np.tril(M) + np.tril(M, -1).T
         assert np.max(np.abs(M - exact)) / np.max(np.abs(exact)) < 1e-13
 
@@ -116,7 +119,7 @@ def test_nist_lre_of_fast_kernels_not_below_numpy():
     refinement pass, which lifts them to the ceiling of the float64 input; the others are compared as they are.
     """
     from kernels import datasets
-    from kernels.accuracy import lre
+    from benchmarks.accuracy_experiments import lre
     import warnings
     worse, refined = [], set()
     for name in datasets.nist_problems():
@@ -182,7 +185,7 @@ def test_d1_loops_are_vectorised():
     """The d = 1 inner loops must compile to packed (SIMD) arithmetic, or they fall to ~2x the floor."""
     from numba import njit
     x = np.ones(10)
-    for fn, args in ((numba_._shifted_sums_d1, (x, x, 0, 10, 0.0, 0.0)), (numba_._gd_band_d1, (x, x, 0.0, 1.0, 0, 10))):
+    for fn, args in ((nb_comoments._shifted_sums_d1, (x, x, 0, 10, 0.0, 0.0)), (nb_gd._gd_band_d1, (x, x, 0.0, 1.0, 0, 10))):
         opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
         fresh = njit(**opts, cache=False)(fn.py_func)  # cached code cannot be inspected
         fresh(*args)
@@ -220,7 +223,7 @@ def test_gram_descent_stops_like_plain_descent():
 _PEAK = textwrap.dedent("""
     import sys, numpy as np
     from kernels import REGISTRY, Options
-    from kernels.floor import read_once
+    from benchmarks.floors import read_once
 
     def hwm():  # peak resident set of this process image, in bytes (ru_maxrss would include the parent's)
         with open("/proc/self/status") as f:
@@ -300,12 +303,18 @@ def test_thread_env_var_is_read_at_start():
 def test_every_numba_function_is_cached_on_disk_and_compile_time_is_measurable():
     from numba.core.caching import NullCache
     from numba.core.registry import CPUDispatcher
-    from kernels import floor, scan
-    funcs = [f for mod in (numba_, floor, scan) for f in vars(mod).values() if isinstance(f, CPUDispatcher)]
+    import benchmarks.floors
+    import kernels.validation_scan
+    from benchmarks.bench_compile import compile_seconds
+    from kernels.backends.numba_jit import block_products, comoments, gd, refinement, sgd
+    from kernels.numerics import comoment_merge, double_double
+    mods = (block_products, comoments, gd, refinement, sgd, comoment_merge, double_double, benchmarks.floors,
+            kernels.validation_scan)
+    funcs = [f for mod in mods for f in vars(mod).values() if isinstance(f, CPUDispatcher)]
     assert len(funcs) > 10
     assert not [f.__name__ for f in funcs if isinstance(f._cache, NullCache) or f._cache is None]
     fit(*random_problem(500, 2, seed=1), kernel="ols/numba")  # so that some functions have been used
-    secs = numba_.compile_seconds()
+    secs = compile_seconds()
     assert secs and all(s > 0 for s in secs.values())
 
 
@@ -347,7 +356,7 @@ def test_triton_ols_against_float64_reference(d, dtype):
 @pytest.mark.parametrize("d", [1, 3])
 def test_triton_gd_has_the_iterates_of_gd_numba(monkeypatch, d, one_launch):
     _cuda()
-    from kernels import triton_fused
+    from kernels.backends import triton_cuda as triton_fused
     monkeypatch.setattr(triton_fused, "SMALL_GD", 1 << 40 if one_launch else 0)
     X, y = random_problem(5000, d, seed=40 + d)
     for opts in ({"learning_rate": 0.05, "epochs": 300}, {"learning_rate": 0.05, "epochs": 10**5, "tol": 1e-10}):
@@ -363,7 +372,7 @@ def test_triton_gd_has_the_iterates_of_gd_numba(monkeypatch, d, one_launch):
 @pytest.mark.cuda
 def test_cuda_read_floor_reads_every_value():
     torch = _cuda()
-    from kernels.triton_fused import read_once_cuda
+    from kernels.backends.triton_cuda import read_once_cuda
     X = torch.rand(1_000_003, 2, device="cuda", dtype=torch.float64)
     y = torch.rand(1_000_003, device="cuda", dtype=torch.float64)
     assert read_once_cuda(X, y) == pytest.approx(float(X.sum() + y.sum()), rel=1e-5)

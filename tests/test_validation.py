@@ -93,7 +93,7 @@ LAYOUTS = {
 def test_compiled_scan_agrees_with_the_numpy_scan(layout, dtype, d):
     """The compiled one-pass scan (several bands, one per thread) and the NumPy fallback find the same
     non-finite values, and identical columns get identical fingerprints in both."""
-    from kernels.scan import _scan, column_scan
+    from kernels.validation_scan import _scan, column_scan
     from kernels.validation import _numpy_scan
     rng = np.random.default_rng(3)
     X = rng.standard_normal((50_003, d)).astype(dtype)  # band lengths that 4 does not divide: every remainder
@@ -245,7 +245,7 @@ def test_divergence_stops_with_epoch_and_loss(name):
 
 def test_slow_divergence_is_not_returned_silently():
     """Just above the stable limit the loss grows slowly and stays finite: still an error, not a result."""
-    from kernels.iterative import max_stable_learning_rate
+    from kernels.numerics.iterative import max_stable_learning_rate
     X, y = good(n=40, d=2)
     lr = 1.05 * max_stable_learning_rate(X, True)
     with pytest.raises(DivergenceError, match="grew from"):

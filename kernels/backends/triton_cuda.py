@@ -15,15 +15,19 @@ runs the same kernels on CPU tensors, which is how they are checked on a machine
 """
 from __future__ import annotations
 
+BACKENDS = ("triton",)  # read by kernels/registry.py before import
+
 import numpy as np
 import torch
 import triton
 import triton.language as tl
 
-from .contract import Options
-from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
-from .iterative import LossTracker, initial_params
-from .registry import mark_unavailable, register
+from ..contract import Options
+from ..numerics.error_bounds import UNIT_ROUNDOFF
+from ..numerics.normal_equations import ols_result, solve_gram
+from ..numerics.comoment_merge import merge_groups
+from ..numerics.iterative import LossTracker, initial_params
+from ..registry import mark_unavailable, register
 
 BOTH = ("float64", "float32")
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -112,16 +116,6 @@ def _ols_d1_partials(x_ptr, y_ptr, out_ptr, n, tiles, BLOCK: tl.constexpr):
     tl.store(base + 6, tl.sum(syy, axis=0))
 
 
-def merge_groups(counts: np.ndarray, means: np.ndarray, comoments: np.ndarray):
-    """Exact merge of groups' (count, mean (p,), centred co-moment (p, p)): total mean and co-moment."""
-    keep = counts > 0
-    counts, means, comoments = counts[keep], means[keep], comoments[keep]
-    n = counts.sum()
-    mean = (counts[:, None] * means).sum(axis=0) / n
-    dev = means - mean
-    return n, mean, comoments.sum(axis=0) + np.einsum("g,gi,gj->ij", counts, dev, dev)
-
-
 def _comoments_d1(x: torch.Tensor, y: torch.Tensor):
     n = x.numel()
     P = _programs(x.device, OLS_PROGRAMS_PER_SM)
@@ -137,8 +131,7 @@ def _comoments_d1(x: torch.Tensor, y: torch.Tensor):
     C[:, 0, 0] = ss[:, 0] - s[:, 0] * s[:, 0] / safe
     C[:, 1, 0] = C[:, 0, 1] = ss[:, 1] - s[:, 0] * s[:, 1] / safe
     C[:, 1, 1] = ss[:, 2] - s[:, 1] * s[:, 1] / safe
-    _, mean, M = merge_groups(counts, means, C)
-    return mean, M
+    return merge_groups(counts, means, C)
 
 
 def _chunk(X: torch.Tensor, y: torch.Tensor, s: int, e: int) -> torch.Tensor:
@@ -159,9 +152,8 @@ def _comoments_chunked(X: torch.Tensor, y: torch.Tensor):
         counts.append(e - s)
         means.append(K)
         Cs.append(C)
-    _, mean, M = merge_groups(np.asarray(counts, dtype=np.float64), torch.stack(means).cpu().numpy(),
-                              torch.stack(Cs).cpu().numpy())
-    return mean, M
+    return merge_groups(np.asarray(counts, dtype=np.float64), torch.stack(means).cpu().numpy(),
+                        torch.stack(Cs).cpu().numpy())
 
 
 def _ols(data, fit_intercept: bool, opts: Options):

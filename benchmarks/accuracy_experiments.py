@@ -33,9 +33,15 @@ descent's distance from the least-squares solution. Each function takes seconds.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 import warnings
 
 import numpy as np
+
+from kernels import REGISTRY, AccuracyWarning, DivergenceError, KernelError, fit
+from kernels.backends.exact_rational import exact_lstsq, fit_exact
+from kernels.datasets import Dataset, load_advertising, load_nist, make_regression, nist_problems
+from kernels.numerics.iterative import max_stable_learning_rate
 
 MAX_LRE = 15.0  # NIST's convention: agreement beyond ~15 digits is not resolvable in float64
 FAMILIES = ("offset", "collinear", "degree")
@@ -73,10 +79,8 @@ def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = 
     exact=False: X = powers of x formed in float64 (what float64 kernels see); exact=True: object arrays of
     Fractions, powers formed exactly. certified: the exact solution of the decimal data, rounded once. O(n d²).
     """
-    from fractions import Fraction
 
-    from .datasets import Dataset
-    from .exact import exact_lstsq
+
 
     rng = np.random.default_rng(seed)
     x = -(3.1 + 5.7 * rng.random(n))
@@ -98,7 +102,6 @@ def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = 
 
 def _problems(synthetic: bool):
     """(name, float64 Dataset, exact Dataset) for every NIST problem present, and the synthetic one."""
-    from .datasets import load_nist, nist_problems
 
     for name in nist_problems():
         yield name, load_nist(name), load_nist(name, exact=True)
@@ -112,7 +115,6 @@ def _estimate(ds, result) -> np.ndarray:
 
 def nist_ceilings(synthetic: bool = True) -> dict[str, dict]:
     """Per problem: LRE of the exact solution of the float64 input and of the exact input; O(n d²) each."""
-    from .exact import fit_exact
 
     out = {}
     for name, ds, dx in _problems(synthetic):
@@ -125,7 +127,6 @@ def nist_ceilings(synthetic: bool = True) -> dict[str, dict]:
 
 
 def _ols_kernels(kernels) -> list[str]:
-    from . import REGISTRY
 
     if kernels is None:
         return sorted(k for k, v in REGISTRY.items() if v.algorithm == "ols")
@@ -134,7 +135,6 @@ def _ols_kernels(kernels) -> list[str]:
 
 def _run(name: str, X, y, fit_intercept: bool, **options) -> tuple:
     """(result or None, warned, error message or None) of one fit, AccuracyWarnings recorded, not shown."""
-    from . import AccuracyWarning, KernelError, fit
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AccuracyWarning)
@@ -147,7 +147,6 @@ def _run(name: str, X, y, fit_intercept: bool, **options) -> tuple:
 
 def nist_table(kernels=None, synthetic: bool = True) -> list[dict]:
     """LRE, digits estimate and warning of every OLS kernel on every problem; O(kernels x problems) fits."""
-    from .exact import fit_exact
 
     rows = []
     ceilings = nist_ceilings(synthetic)
@@ -170,7 +169,6 @@ def sweep_problem(family: str, level: float, n: int = 200, seed: int = 0) -> tup
     offset: 3 standard-normal features + level; collinear: 3 features with correlation 1 - level (level =
     10^-k); degree: powers 1..level of x uniform on [1, 2] (monomials grow nearly collinear with degree).
     """
-    from .datasets import make_regression
 
     if family == "offset":
         ds = make_regression(n, 3, offset=float(level), seed=seed, cache=False)
@@ -204,8 +202,6 @@ def condition_number(X: np.ndarray, fit_intercept: bool = True) -> float:
 def condition_sweep(kernels=None, families=FAMILIES, n: int = 200, seed: int = 0,
                     levels: dict | None = None) -> list[dict]:
     """LRE against the exact solution, per family level, kernel and dtype; O(levels x kernels) small fits."""
-    from . import REGISTRY
-    from .exact import exact_lstsq
 
     rows = []
     for family in families:
@@ -228,9 +224,6 @@ def largest_stable_learning_rate(X=None, y=None, fit_intercept: bool = True, epo
     The MSE's Hessian is 2AᵀA/n (A = [1, X]); along its top eigenvector a gradient step multiplies the error
     by 1 - 2·lr·λmax, which has modulus below 1 exactly when lr < 1/λmax.
     """
-    from . import DivergenceError, fit
-    from .datasets import load_advertising
-    from .iterative import max_stable_learning_rate
 
     if X is None:
         ds = load_advertising(scaled=True)
@@ -257,10 +250,6 @@ def gd_distance_curves(kernels=None, learning_rates=None, epochs=CHECKPOINTS) ->
     Full-batch gd is deterministic, so each checkpoint is an independent fit of k epochs from zero;
     learning rates default to LR_FRACTIONS of the largest stable one. O(Σ checkpoints) epochs per curve.
     """
-    from . import REGISTRY
-    from .datasets import load_advertising
-    from .exact import fit_exact
-    from .iterative import max_stable_learning_rate
 
     ds = load_advertising(scaled=True)
     theta = fit_exact(ds.X, ds.y).params
@@ -290,10 +279,6 @@ def gd_nist(kernel: str = "gd/numpy", epochs: int = 10_000, fraction: float = 0.
     Standardised: (X - mean) / std, fitted, mapped back to the original coefficients. The excess loss is
     (MSE - MSE_OLS) / mean((y - ȳ)²); LRE is against the certified values. O(epochs n d) per problem.
     """
-    from . import KernelError, fit
-    from .datasets import load_nist, nist_problems
-    from .exact import fit_exact
-    from .iterative import max_stable_learning_rate
 
     rows = []
     for name in nist_problems():

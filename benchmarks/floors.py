@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .threads import numba_threads
+from kernels.threads import numba_threads
 
 REASSOC = {"reassoc", "contract"}  # sums may be reordered (vectorised): only the read is measured
 BLOCK_ROWS = 2048  # rows per block: X's block and y's block are read one after the other

@@ -11,11 +11,13 @@ residuals are computed in double-double arithmetic.
 3. The intercept K_y + θ₀ - K·θ is formed exactly (fractions) and rounded once.
 
 Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p x BLOCK) memory per thread besides X.
-`digits` is a first-order bound (kernels.gram.forward_error): input rounding + QR's backward error, the latter
+`digits` is a first-order bound (kernels.numerics.error_bounds.forward_error): input rounding + QR's backward error, the latter
 shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
 equations' does; cond² enters only through the residual (‖r‖), as it does for every least-squares solver.
 """
 from __future__ import annotations
+
+BACKENDS = ("qr",)  # read by kernels/registry.py before import
 
 import math
 from fractions import Fraction
@@ -23,15 +25,15 @@ from fractions import Fraction
 import numpy as np
 from numba import njit, prange
 
-from .contract import FitResult, Options
-from .errors import InputError, SingularDesignError
-from .gram import U64, forward_error, digits_of, gamma
-from .registry import register
-from .threads import numba_threads
+from ..contract import FitResult, Options
+from ..errors import InputError, SingularDesignError
+from ..numerics.double_double import two_prod, two_sum
+from ..numerics.error_bounds import U64, digits_of, forward_error, gamma
+from ..registry import register
+from ..threads import numba_threads
 
 BLOCK = 512  # rows per Householder block: p x BLOCK float64 stays in L2
 PILOT = 1024  # rows sampled (strided) for the shift K
-SPLIT = 134217729.0  # 2^27 + 1: Dekker's splitting constant for float64
 FAST = {"reassoc", "contract"}  # the QR's sums may be reordered (vectorised) and fused: rounding only
 
 
@@ -88,46 +90,25 @@ def _fold_bands(X, y, K, Ky, intercept, nparts, block):
 def _residual_block(T, y, K, Ky, th, tl, intercept, b, mb, sh, sl):
     """sh + sl = (y - Ky) - A (th + tl) for rows b:b+mb, in double-double (strict IEEE: no reordering).
 
-    T (d, mb) holds the block of X transposed. TwoSum and Dekker's TwoProduct are error-free, so X - K,
+    T (d, mb) holds the block of X transposed. TwoSum and TwoProduct are error-free, so X - K,
     each product and the running sum lose nothing beyond the terms w·tl + we·th, of relative size u².
     """
     d = T.shape[0]
     off = 1 if intercept else 0
     for i in range(mb):
-        a = y[b + i]
-        s = a - Ky
-        bb = s - a
-        sh[i] = s
-        sl[i] = (a - (s - bb)) + (-Ky - bb)
+        sh[i], sl[i] = two_sum(y[b + i], -Ky)
     if intercept:
         for i in range(mb):
-            a = sh[i]
-            s = a - th[0]
-            bb = s - a
-            sh[i] = s
-            sl[i] += ((a - (s - bb)) + (-th[0] - bb)) - tl[0]
+            sh[i], e = two_sum(sh[i], -th[0])
+            sl[i] += e - tl[0]
     for j in range(d):
         kj = K[j]
         t = th[off + j]
         tlo = tl[off + j]
-        c = SPLIT * t
-        th_hi = c - (c - t)
-        th_lo = t - th_hi
         for i in range(mb):
-            x = T[j, i]
-            w = x - kj  # TwoSum(x, -kj)
-            bb = w - x
-            we = (x - (w - bb)) + (-kj - bb)
-            pr = w * t  # TwoProduct(w, t)
-            c = SPLIT * w
-            wh = c - (c - w)
-            wl = w - wh
-            pe = ((wh * th_hi - pr) + wh * th_lo + wl * th_hi) + wl * th_lo
-            a = sh[i]  # TwoSum(sh, -pr)
-            s = a - pr
-            bb = s - a
-            er = (a - (s - bb)) + (-pr - bb)
-            sh[i] = s
+            w, we = two_sum(T[j, i], -kj)
+            pr, pe = two_prod(w, t)
+            sh[i], er = two_sum(sh[i], -pr)
             sl[i] += er - pe - (w * tlo + we * t)
 
 

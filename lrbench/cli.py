@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import REGISTRY, UNAVAILABLE, available, datasets, fit
-from .errors import KernelError
+from kernels import REGISTRY, UNAVAILABLE, available, datasets, fit
+from kernels.errors import KernelError
 
 # Options for the demo, per algorithm: the tutorial's gd settings; sgd and minibatch sized to converge.
 DEMO_OPTIONS = {
@@ -153,6 +153,9 @@ def build_parser() -> argparse.ArgumentParser:
     rp = sub.add_parser("report", add_help=False,
                         help="asv results JSON in, one HTML page out (python -m reports; --help for its options)")
     rp.set_defaults(func=None)
+    gt = sub.add_parser("gate", add_help=False,
+                        help="the performance gate: HEAD against a base commit with asv (--help for its options)")
+    gt.set_defaults(func=None)
     return p
 
 
@@ -161,6 +164,9 @@ def main(argv=None) -> int:
     if argv[:1] == ["report"]:  # the report generator has its own options: hand them over untouched
         from reports.__main__ import main as report_main
         return report_main(argv[1:])
+    if argv[:1] == ["gate"]:
+        from .gate import main as gate_main
+        return gate_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.data_dir:
         os.environ["LRBENCH_DATA_DIR"] = args.data_dir

@@ -6,8 +6,8 @@ from typing import Iterator
 
 import numpy as np
 
-from .contract import FitResult, Options
-from .errors import DivergenceError
+from ..contract import FitResult, Options
+from ..errors import DivergenceError
 
 
 def initial_params(options: Options, d: int, fit_intercept: bool) -> tuple[float, np.ndarray]:

@@ -1,14 +1,18 @@
 """PyTorch on the CPU and on CUDA: the NumPy algorithms as tensor operations, data moved to the device once."""
 from __future__ import annotations
 
+BACKENDS = ("torch-cpu", "torch-cuda")  # read by kernels/registry.py before import
+
 import numpy as np
 import torch
 
-from .contract import Options
-from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
-from .iterative import LossTracker, batches, epoch_orders, initial_params, step_size
-from .registry import mark_unavailable, register
-from .threads import get_threads
+from ..contract import Options
+from ..numerics.error_bounds import UNIT_ROUNDOFF
+from ..numerics.normal_equations import ols_result, solve_gram
+from ..numerics.array_descent import gd_epochs, minibatch_epochs, sgd_epochs
+from ..numerics.iterative import LossTracker, epoch_orders, initial_params
+from ..registry import mark_unavailable, register
+from ..threads import get_threads
 
 get_threads()  # puts $LRBENCH_THREADS (if set) in force for torch's CPU operations too
 
@@ -61,63 +65,28 @@ def _ols(name: str):
     return solve
 
 
-def _loss(X, y, b, w) -> float:
-    r = X @ w + b - y
-    return float(r @ r) / y.shape[0]
-
-
-def _gd(name: str):
-    def solve(data, fit_intercept: bool, opts: Options):
-        X, y = data
-        n = y.shape[0]
-        b, w = _params(opts, X, fit_intercept)
-        tr, lr = LossTracker(opts, name), opts.learning_rate
-        while True:
-            r = X @ w + b - y
-            if tr.record(float(r @ r) / n):  # .item(): one device sync an epoch
-                break
-            w -= (2.0 * lr / n) * (X.T @ r)
-            if fit_intercept:
-                b -= 2.0 * lr * r.mean()
-        return tr.result(float(b), w.double().cpu().numpy())
-    solve.__doc__ = "Full-batch gradient descent as tensor ops: residual, Xᵀr, update; one loss read-back an epoch."
-    return solve
-
-
-def _minibatch(name: str):
+def _descent(name: str, epochs, **loop):
+    """One of numerics/array_descent's loops on tensors (on the kernel's device); the loss is read back
+    every epoch (one device sync)."""
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         b, w = _params(opts, X, fit_intercept)
-        tr, orders, lr = LossTracker(opts, name), epoch_orders(opts.seed, y.shape[0]), opts.learning_rate
-        while not tr.record(_loss(X, y, b, w)):
-            order = torch.from_numpy(next(orders)).to(X.device)
-            for idx in batches(order, opts.batch_size):
-                Xb = X[idx]
-                r = Xb @ w + b - y[idx]
-                w -= (2.0 * lr / idx.shape[0]) * (Xb.T @ r)
-                if fit_intercept:
-                    b -= 2.0 * lr * r.mean()
+        tr = LossTracker(opts, name)
+        args = () if epochs is gd_epochs else (epoch_orders(opts.seed, y.shape[0]),)
+        b, w = epochs(X, y, b, w, tr, *args, opts, fit_intercept, **loop)
         return tr.result(float(b), w.double().cpu().numpy())
-    solve.__doc__ = "batch_size rows per update as tensor ops: gather, residual, Xbᵀr, update."
+    solve.__doc__ = epochs.__doc__
     return solve
 
 
-@register("sgd", "torch-cpu", prepare=prepare_on("cpu"), dtypes=BOTH,
-          description="a Python loop over rows, a few tensor ops on each: dispatch overhead per row")
-def sgd(data, fit_intercept: bool, opts: Options):
-    """One row per update in a seeded order, as a PyTorch user would write it with batch size 1."""
-    X, y = data
-    b, w = _params(opts, X, fit_intercept)
-    tr, orders, t = LossTracker(opts, "sgd/torch-cpu"), epoch_orders(opts.seed, y.shape[0]), 0
-    with torch.no_grad():
-        while not tr.record(_loss(X, y, b, w)):
-            for i in next(orders).tolist():
-                t += 1
-                g = 2.0 * step_size(opts, t) * (X[i] @ w + b - y[i])
-                w -= g * X[i]
-                if fit_intercept:
-                    b -= g
-    return tr.result(float(b), w.double().cpu().numpy())
+def _on(device: str):
+    """An epoch's NumPy row order as an index tensor on the device."""
+    return lambda order: torch.from_numpy(order).to(device)
+
+
+register("sgd", "torch-cpu", prepare=prepare_on("cpu"), dtypes=BOTH,
+         description="a Python loop over rows, a few tensor ops on each: dispatch overhead per row")(
+    _descent("sgd/torch-cpu", sgd_epochs))
 
 
 def _register_device(backend: str, device: str, sync=None):
@@ -125,9 +94,9 @@ def _register_device(backend: str, device: str, sync=None):
     register("ols", backend, description="mean, subtract, XcᵀXc on the device; d x d solve on the host",
              **common)(_ols(f"ols/{backend}"))
     register("gd", backend, description="residual and Xᵀr as tensor ops; the loss read back every epoch",
-             **common)(_gd(f"gd/{backend}"))
+             **common)(_descent(f"gd/{backend}", gd_epochs))
     register("minibatch", backend, description="gather a batch, two small matmuls, update",
-             **common)(_minibatch(f"minibatch/{backend}"))
+             **common)(_descent(f"minibatch/{backend}", minibatch_epochs, index=_on(device)))
 
 
 _register_device("torch-cpu", "cpu")

@@ -1,13 +1,15 @@
 """The library references, behind the same interface: statsmodels, scikit-learn, a PyTorch nn model."""
 from __future__ import annotations
 
+BACKENDS = ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda")  # read by kernels/registry.py before import
+
 import importlib.util
 
 import numpy as np
 
-from .contract import FitResult, Options
-from .iterative import LossTracker, initial_params
-from .registry import mark_unavailable, register
+from ..contract import FitResult, Options
+from ..numerics.iterative import LossTracker, initial_params
+from ..registry import mark_unavailable, register
 
 
 def _missing(module: str) -> bool:
@@ -75,7 +77,7 @@ if _missing("torch"):
 else:
     import torch
 
-    from .torch_ import prepare_on as _nn_prepare  # the same one host-to-device transfer as torch-cpu/cuda
+    from .torch_tensors import prepare_on as _nn_prepare  # the same one host-to-device transfer as torch-cpu/cuda
 
     def _nn_gd(name: str):
         def solve(data, fit_intercept: bool, opts: Options):

@@ -5,7 +5,7 @@ itself), each column is brought to integers over one common denominator, the nor
 are formed in integer arithmetic and solved by fraction-free (Bareiss) elimination; each coefficient is a
 rational number until it is rounded to the nearest float64 once, at the end.
 
-    >>> from kernels.exact import fit_exact, exact_lstsq
+    >>> from kernels.backends.exact_rational import fit_exact, exact_lstsq
     >>> fit_exact(X, y)            # X, y: float arrays or object arrays of Fractions -> FitResult
     >>> exact_lstsq(X, y)          # the exact solution itself: a list of Fractions (intercept first)
 
@@ -19,6 +19,8 @@ size. Problems with n p² max(1, b/96)² > MAX_WORK are refused with an InputErr
 """
 from __future__ import annotations
 
+BACKENDS = ("exact",)  # read by kernels/registry.py before import
+
 import math
 import numbers
 import operator
@@ -28,10 +30,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from .contract import FitResult, Options
-from .errors import InputError, SingularDesignError
-from .gram import UNIT_ROUNDOFF, input_digits
-from .registry import register
+from ..contract import FitResult, Options
+from ..errors import InputError, SingularDesignError
+from ..numerics.error_bounds import UNIT_ROUNDOFF, input_digits
+from ..registry import register
 
 # n p² above this is refused (a few seconds of integer products on one core for float64 input).
 MAX_WORK = 20_000_000
@@ -163,7 +165,7 @@ def _exact_result(X, y, fit_intercept: bool, kernel: str, u_in: float) -> FitRes
         raise SingularDesignError(
             f"{kernel}: the design matrix is singular to the precision of its input (condition number of the "
             f"centred, scaled X about {cond:.3g}): a column is (nearly) a linear combination of the others; "
-            "drop it, or pass exact values (Fractions) to kernels.exact.fit_exact")
+            "drop it, or pass exact values (Fractions) to kernels.backends.exact_rational.fit_exact")
     return FitResult(intercept=intercept, coef=coef, kernel=kernel, cond=cond, digits=digits,
                      timings={"solve": time.perf_counter() - t0})
 

@@ -1,11 +1,14 @@
 """Pure Python: the tutorial's from-scratch loops, generalised to d features. No NumPy in the hot loops."""
 from __future__ import annotations
 
+BACKENDS = ("python",)  # read by kernels/registry.py before import
 
-from .contract import Options
-from .gram import UNIT_ROUNDOFF, ols_result, solve_gram
-from .iterative import LossTracker, batches, epoch_orders, initial_params, step_size
-from .registry import register
+
+from ..contract import Options
+from ..numerics.error_bounds import UNIT_ROUNDOFF
+from ..numerics.normal_equations import ols_result, solve_gram
+from ..numerics.iterative import LossTracker, batches, epoch_orders, initial_params, step_size
+from ..registry import register
 
 
 def prepare(X, y, opts: Options):

@@ -1,7 +1,6 @@
-#!/usr/bin/env python3
 """The performance gate: time HEAD against a base commit with asv and fail on a real slowdown.
 
-    python scripts/perf_gate.py [--base REV] [--head REV] [--factor F] [--rounds N] [--confirm-rounds N]
+    lrbench gate [--base REV] [--head REV] [--factor F] [--rounds N] [--confirm-rounds N]
                                 [--normalise] [--threads T] [--bench REGEX]
 
 1. Measure: `asv continuous` in asv-managed virtualenvs (built once under .asv/env and reused), benchmark rounds
@@ -33,13 +32,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from reports.analysis import FIT, FLOOR  # the benchmarks the gate times
+from reports.compare import FACTOR as ASV_FACTOR  # asv compare's default: 1.1
+from reports.compare import compare  # the report's two-run logic: asv's own statistics
+from reports.results import ReportError, Run, load_run
 
-from reports.compare import FACTOR as ASV_FACTOR  # noqa: E402  (asv compare's default: 1.1)
-from reports.compare import compare  # noqa: E402  (the report's two-run logic: asv's own statistics)
-from reports.analysis import FIT, FLOOR  # noqa: E402  (the benchmarks the gate times)
-from reports.results import ReportError, Run, load_run  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 DEFAULT_FACTOR = float(os.environ.get("GATE_FACTOR", "1.5"))
 DEFAULT_BENCH = os.environ.get("GATE_BENCH", r"bench_time\.(Fit|ReadFloor)")

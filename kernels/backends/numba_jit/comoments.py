@@ -1,0 +1,245 @@
+"""OLS in one pass: co-moments of block-shifted rows, each block merged exactly into the total (Chan),
+one band of rows per thread; d = 1 has its own vectorised loop. Registers ols/numba and ols/numba-parallel."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ...contract import Options
+from ...numerics.comoment_merge import merge_bands, merge_into
+from ...numerics.error_bounds import U64, UNIT_ROUNDOFF
+from ...numerics.normal_equations import ols_result, solve_gram
+from ...registry import register
+from ...threads import numba_threads
+from .block_products import shifted_block, transpose_buffer
+from .refinement import REFINE_BELOW_DIGITS, refine_ols, rounding_amplification
+from .settings import BLOCK, BOTH, PILOT, REASSOC
+
+# --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
+
+@njit(cache=True, nogil=True, fastmath=REASSOC)
+def _shifted_sums_d1(x, y, s, e, kx, ky):
+    """Σdx, Σdy, Σdx², Σdxdy, Σdy² over rows s:e with dx = x - kx, dy = y - ky: one vectorised pass."""
+    sx = 0.0
+    sy = 0.0
+    sxx = 0.0
+    sxy = 0.0
+    syy = 0.0
+    for i in range(s, e):
+        dx = x[i] - kx
+        dy = y[i] - ky
+        sx += dx
+        sy += dy
+        sxx += dx * dx
+        sxy += dx * dy
+        syy += dy * dy
+    return sx, sy, sxx, sxy, syy
+
+
+@njit(cache=True, nogil=True)
+def _comoments_d1_band(x, y, s, e, out):
+    """Rows s:e into out[0:8] = (count, Kx, Ky, mean x - Kx, mean y - Ky, Cxx, Cxy, Cyy), K the pilot mean.
+
+    Blocks are shifted by the previous block's mean: Σ(d - d̄)² = Σd² - n d̄² loses about (d̄ / sd)²
+    units of rounding, and d̄ is then one block's drift, so the loss stays a small multiple of the total
+    co-moment, as with centring by the exact mean. Means are kept as offsets from the pilot K, so the
+    differences of means in the merges do not round at the scale of a large common offset.
+    """
+    n = 0.0
+    ox = 0.0
+    oy = 0.0
+    cxx = 0.0
+    cxy = 0.0
+    cyy = 0.0
+    k0x = 0.0
+    k0y = 0.0
+    if e > s:
+        pe = min(e, s + PILOT)
+        px, py, _, _, _ = _shifted_sums_d1(x, y, s, pe, 0.0, 0.0)
+        k0x = px / (pe - s)
+        k0y = py / (pe - s)
+        kx = k0x
+        ky = k0y
+        for b in range(s, e, BLOCK):
+            be = min(b + BLOCK, e)
+            nb = float(be - b)
+            sx, sy, sxx, sxy, syy = _shifted_sums_d1(x, y, b, be, kx, ky)
+            ax = sx / nb
+            ay = sy / nb
+            bx = (kx - k0x) + ax  # the block's mean, as an offset from the pilot
+            by = (ky - k0y) + ay
+            nt = n + nb
+            dx = bx - ox
+            dy = by - oy
+            f = n * nb / nt
+            cxx += (sxx - sx * ax) + f * dx * dx
+            cxy += (sxy - sx * ay) + f * dx * dy
+            cyy += (syy - sy * ay) + f * dy * dy
+            ox += dx * (nb / nt)
+            oy += dy * (nb / nt)
+            n = nt
+            kx = k0x + bx
+            ky = k0y + by
+    out[0] = n
+    out[1] = k0x
+    out[2] = k0y
+    out[3] = ox
+    out[4] = oy
+    out[5] = cxx
+    out[6] = cxy
+    out[7] = cyy
+
+
+@njit(cache=True, nogil=True)
+def _merge_d1(parts):
+    """The bands' rows (count, Kx, Ky, offsets x and y, Cxx, Cxy, Cyy) merged exactly: (mean (2,), M (2, 2))."""
+    Ms = np.zeros((parts.shape[0], 2, 2))
+    Ms[:, 0, 0] = parts[:, 5]
+    Ms[:, 1, 0] = parts[:, 6]
+    Ms[:, 1, 1] = parts[:, 7]
+    return merge_bands(parts[:, 0].copy(), parts[:, 1:3].copy(), parts[:, 3:5].copy(), Ms)
+
+
+@njit(cache=True, nogil=True)
+def _comoments_d1_serial(x, y):
+    parts = np.empty((1, 8))
+    _comoments_d1_band(x, y, 0, x.shape[0], parts[0])
+    return _merge_d1(parts)
+
+
+@njit(cache=True, parallel=True)
+def _comoments_d1_parallel(x, y, nparts):
+    n = x.shape[0]
+    nblocks = (n + BLOCK - 1) // BLOCK
+    parts = np.empty((nparts, 8))
+    for t in prange(nparts):  # bands of whole blocks, so every block but the last is full
+        s = min(n, (t * nblocks // nparts) * BLOCK)
+        e = min(n, ((t + 1) * nblocks // nparts) * BLOCK)
+        _comoments_d1_band(x, y, s, e, parts[t])
+    return _merge_d1(parts)
+
+
+
+
+@njit(cache=True, nogil=True)
+def _comoments_band(X, y, s, e, K0, off, M):
+    """Rows s:e of z = (x, y): pilot mean K0, mean - K0 in off, centred co-moments (lower) in M; one pass."""
+    d = X.shape[1]
+    p = d + 1
+    off[:] = 0.0
+    M[:, :] = 0.0
+    K0[:] = 0.0
+    if e <= s:
+        return 0.0
+    K = np.zeros(p)
+    S, SS, ZT, boff = np.empty(p), np.empty((p, p)), transpose_buffer(p), np.empty(p)
+    pe = min(e, s + PILOT)
+    shifted_block(X, y, s, pe, K, S, SS, ZT)
+    K0[:] = S / (pe - s)
+    K[:] = K0
+    n = 0.0
+    for b in range(s, e, BLOCK):
+        be = min(b + BLOCK, e)
+        nb = float(be - b)
+        shifted_block(X, y, b, be, K, S, SS, ZT)
+        for j in range(p):
+            for k in range(j + 1):
+                SS[j, k] -= S[j] * S[k] / nb  # the block's centred co-moment
+            boff[j] = (K[j] - K0[j]) + S[j] / nb  # the block's mean, as an offset from the pilot
+        n = merge_into(n, off, M, nb, boff, SS)
+        for j in range(p):
+            K[j] = K0[j] + boff[j]
+    return n
+
+
+@njit(cache=True, nogil=True)
+def _comoments_serial(X, y):
+    p = X.shape[1] + 1
+    counts, K0s, offs, Ms = np.empty(1), np.empty((1, p)), np.empty((1, p)), np.empty((1, p, p))
+    counts[0] = _comoments_band(X, y, 0, X.shape[0], K0s[0], offs[0], Ms[0])
+    return merge_bands(counts, K0s, offs, Ms)
+
+
+@njit(cache=True, parallel=True)
+def _comoments_parallel(X, y, nparts):
+    n, d = X.shape
+    p = d + 1
+    nblocks = (n + BLOCK - 1) // BLOCK
+    counts, K0s, offs, Ms = np.empty(nparts), np.empty((nparts, p)), np.empty((nparts, p)), np.empty((nparts, p, p))
+    for t in prange(nparts):
+        s = min(n, (t * nblocks // nparts) * BLOCK)
+        e = min(n, ((t + 1) * nblocks // nparts) * BLOCK)
+        counts[t] = _comoments_band(X, y, s, e, K0s[t], offs[t], Ms[t])
+    return merge_bands(counts, K0s, offs, Ms)
+
+
+@njit(cache=True, parallel=True)
+def _raw_moments(X, y, nparts):
+    """XᵀX, Xᵀy and yᵀy (lower triangle of [X y]ᵀ[X y]) in float64: the model has no intercept to centre.
+    The same transposed-block products as the co-moments, with no shift, one band per thread."""
+    n, d = X.shape
+    p = d + 1
+    parts = np.zeros((nparts, p, p))
+    for t in prange(nparts):
+        shifted_block(X, y, t * n // nparts, (t + 1) * n // nparts, np.zeros(p), np.empty(p), parts[t],
+                       transpose_buffer(p))
+    return parts.sum(axis=0)
+
+
+def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass.
+
+    parallel: bands on every thread; with one thread, the serial loop.
+    """
+    d = X.shape[1]
+    nparts = numba_threads() if parallel else 1
+    if d == 1:
+        x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
+        return _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
+    return _comoments_parallel(X, y, nparts) if nparts > 1 else _comoments_serial(X, y)
+
+
+
+def _ols(name: str, parallel: bool):
+    def solve(data, fit_intercept: bool, opts: Options):
+        X, y = data
+        d = X.shape[1]
+        if fit_intercept:
+            mean, M = comoments(X, y, parallel)
+            x_mean, y_mean = mean[:d], mean[d]
+        else:
+            M = _raw_moments(X, y, numba_threads() if parallel else 1)
+            x_mean, y_mean = None, 0.0
+        G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
+        yy = float(M[d, d])
+        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=U64,
+                                        u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
+                                        x_mean=x_mean, y_mean=float(y_mean))
+        intercept = float(y_mean - np.dot(x_mean, beta)) if fit_intercept else 0.0
+        refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
+            10.0 ** -REFINE_BELOW_DIGITS
+        if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
+            beta2, intercept2 = refine_ols(X, y, G, beta, x_mean, intercept, parallel)
+            if np.all(np.isfinite(beta2)) and math.isfinite(intercept2):
+                beta, intercept = beta2, intercept2
+            else:  # residuals beyond float64's range: keep the one-pass answer, which solve_gram vouched for
+                refined = False
+        result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
+        result.refined = bool(refined)
+        return result
+    solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
+                     "no n-sized temporaries. A problem that amplifies rounding past REFINE_BELOW_DIGITS "
+                     "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets a second pass: "
+                     "one refinement step with residuals in double-double.")
+    return solve
+
+
+register("ols", "numba", dtypes=BOTH,
+         description="one compiled pass: co-moments of block-shifted rows merged exactly, the d x d products "
+                     "as vectorised dot products of transposed row blocks; no temporaries")(
+    _ols("ols/numba", parallel=False))
+register("ols", "numba-parallel", dtypes=BOTH,
+         description="the same single pass, one band of rows per core, bands merged exactly")(
+    _ols("ols/numba-parallel", parallel=True))

@@ -1,0 +1,118 @@
+"""The first-order error bound every OLS kernel uses to say how many digits it can vouch for.
+
+The error model works in centred, column-scaled coordinates Z = (X - x̄) / s (s = column norms of X - x̄),
+where Gs = ZᵀZ has a unit diagonal and βs = s·β. Perturbations come in two kinds:
+
+- of Z and y (input rounding, the centring's rounding, a QR's backward error), column j by at most
+  eta[j]·‖Z_j‖ and y by eta_y; to first order δβs = Z⁺(Δy - ΔZ βs) + Gs⁻¹ΔZᵀr (Wedin);
+- of Gs itself (forming the normal equations, solving them), every entry by at most eps_g;
+  then δβs = Gs⁻¹(Δc - ΔGs βs).
+
+The output (intercept, coef) = M βs is bounded component by component through the rows of M Gs⁻¹, so the
+bound is component-wise, as the log relative error (LRE) is: a large |x̄|·|β| that cancels into a small
+intercept shows up. Input values are assumed to carry one rounding each (relative u_input); an input
+whose |mean| is much larger than its spread is ρ = ‖X_j‖/‖X_j - x̄_j‖ times more sensitive to that.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import SingularDesignError
+
+UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
+U64 = UNIT_ROUNDOFF["float64"]
+
+
+def gamma(k: float, u: float) -> float:
+    """Higham's γ_k = k u / (1 - k u): the worst-case relative error of a k-term sum or dot product."""
+    return k * u / (1.0 - k * u) if k * u < 0.5 else math.inf
+
+
+def forward_error(Gs, s, beta_s, *, n: int, x_mean, y_norm: float, yc_norm: float, r_norm: float,
+                  eta, eta_y: float, eps_g: float, g_extra=0.0, b_extra: float = 0.0, eta_r=None,
+                  factor=None) -> np.ndarray:
+    """First-order bound on |δ(intercept, coef)| (or |δcoef| when x_mean is None), O(d³).
+
+    eta (d,), eta_y: perturbations of Z's columns and of y (relative to ‖Z_j‖ = 1, absolute for y);
+    eps_g: perturbation of each entry of Gs (and of c, relative to ‖yc‖); g_extra (d,): more of the same
+    per equation; b_extra: an error of the intercept alone (the means it is formed from); eta_r (d,): the
+    part of a perturbation that only meets the residual (ΔZᵀr, e.g. an inexact Zᵀr), default eta;
+    factor: a triangular F with FᵀF = Gs (a QR's scaled R), used instead of Cholesky of Gs, which fails
+    once cond(Gs) = cond(Z)² nears 1/u.
+    """
+    d = Gs.shape[0]
+    try:
+        Finv = np.linalg.inv(np.linalg.cholesky(Gs).T if factor is None else factor)
+    except np.linalg.LinAlgError:
+        return np.full(d + int(x_mean is not None), math.inf)
+    H = Finv @ Finv.T  # Gs⁻¹ = F⁻¹F⁻ᵀ
+    M = np.diag(1.0 / s)  # coef = βs / s
+    if x_mean is not None:
+        M = np.vstack([-(np.asarray(x_mean, dtype=np.float64) / s)[None, :], M])  # intercept = ȳ - x̄ᵀβ
+    MH = M @ H
+    a = np.sqrt(np.maximum(np.einsum("ij,ij->i", MH, M), 0.0))  # ‖row i of M Z⁺‖₂
+    ab = np.abs(beta_s)
+    eta = np.broadcast_to(np.asarray(eta, dtype=np.float64), (d,))
+    omega = eta_y + float(eta @ ab)  # ‖Δy - ΔZ βs‖
+    eta_r = eta if eta_r is None else np.broadcast_to(np.asarray(eta_r, dtype=np.float64), (d,))
+    v = eta_r * r_norm + eps_g * (yc_norm + ab.sum()) + g_extra  # per equation of Gs βs = cs
+    bound = a * omega + np.abs(MH) @ v
+    if x_mean is not None:
+        bound[0] += b_extra
+    return bound
+
+
+def digits_of(params, bound, u_out: float = U64) -> float:
+    """Digits vouched for: -log10 of the worst relative bound |δp_i| / |p_i| (absolute where p_i = 0)."""
+    p = np.abs(np.asarray(params, dtype=np.float64))
+    rel = np.asarray(bound, dtype=np.float64) / np.where(p > 0, p, 1.0)
+    worst = float(np.max(rel)) + u_out
+    return -math.log10(worst) if math.isfinite(worst) else -math.inf
+
+
+def norms(n: int, x_mean, y_mean: float, yy: float, s):
+    """(ρ (d,), ‖y‖, ‖yc‖): ρ_j = ‖X_j‖ / ‖X_j - x̄_j‖, the loss of the centring when |mean| >> spread."""
+    if x_mean is None:
+        return np.ones_like(s), math.sqrt(max(yy, 0.0)), math.sqrt(max(yy, 0.0))
+    xm = np.asarray(x_mean, dtype=np.float64)
+    rho = np.sqrt(1.0 + n * (xm / s) ** 2)
+    return rho, math.sqrt(max(yy, 0.0) + n * y_mean ** 2), math.sqrt(max(yy, 0.0))
+
+
+def input_digits(X: np.ndarray, y: np.ndarray, fit_intercept: bool, params, *, u_in: float) -> tuple[float, float]:
+    """(digits, cond) of the exact solution `params` when each input value carries a rounding of u_in.
+
+    The limit of any solver on inexact input: a QR of the centred X, O(n d²); O(d³) for the bound.
+    """
+    n, d = X.shape
+    params = np.asarray(params, dtype=np.float64)
+    # Scale every column and y by a power of 2 (exact: relative errors unchanged) so no square over- or
+    # underflows; the coefficients scale with them.
+    ex = np.frexp(np.max(np.abs(X), axis=0))[1]
+    ey = int(np.frexp(np.max(np.abs(y)))[1]) if np.any(y != 0) else 0
+    X, y = np.ldexp(X, -ex), np.ldexp(y, -ey)
+    params = np.concatenate([np.ldexp(params[:1], -ey), np.ldexp(params[1:], ex - ey)]) if fit_intercept \
+        else np.ldexp(params, ex - ey)
+    beta = params[1:] if fit_intercept else params
+    x_mean = X.mean(axis=0) if fit_intercept else None
+    y_mean = float(y.mean()) if fit_intercept else 0.0
+    Xc = X - x_mean if fit_intercept else X
+    Rc = np.linalg.qr(Xc, mode="r")  # not XcᵀXc: its Cholesky fails once cond(X)² nears 1/u
+    s = np.linalg.norm(Rc, axis=0)
+    if not np.all(s > 0):
+        raise SingularDesignError(f"column {int(np.argmin(s))} has zero variance; its coefficient is not determined")
+    F = Rc / s
+    Gs = F.T @ F
+    yc = y - y_mean
+    r = y - X @ beta - (params[0] if fit_intercept else 0.0)
+    rho, y_norm, yc_norm = norms(n, x_mean, y_mean, float(yc @ yc), s)
+    beta_s = beta * s
+    b_extra = u_in * (y_norm + float(rho @ np.abs(beta_s))) / math.sqrt(n) if fit_intercept else 0.0
+    bound = forward_error(Gs, s, beta_s, n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm,
+                          r_norm=float(np.linalg.norm(r)), eta=u_in * rho, eta_y=u_in * y_norm, eps_g=0.0,
+                          b_extra=b_extra, factor=F)
+    sv = np.linalg.svd(F, compute_uv=False)
+    cond = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
+    return digits_of(params, bound), cond

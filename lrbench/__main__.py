@@ -1,0 +1,6 @@
+"""python -m lrbench: the console script."""
+import sys
+
+from .cli import main
+
+sys.exit(main())
