@@ -2,87 +2,24 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
-import time
-import warnings
 from pathlib import Path
 
-import numpy as np
-
-from kernels import REGISTRY, UNAVAILABLE, available, datasets, fit
+from kernels import UNAVAILABLE, available, datasets, fit
 from kernels.errors import KernelError
-
-# Options for the demo, per algorithm: the tutorial's gd settings; sgd and minibatch sized to converge.
-DEMO_OPTIONS = {
-    "ols": {},
-    "gd": {"learning_rate": 0.1, "epochs": 1000},
-    "sgd": {"learning_rate": 0.01, "epochs": 200},
-    "minibatch": {"learning_rate": 0.05, "epochs": 500, "batch_size": 32},
-}
-
-
-def _new_path(path: Path, force: bool) -> Path:
-    if path.exists() and not force:
-        raise SystemExit(f"lrbench: {path} exists; choose another --out or pass --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def demo_rows(data_dir=None) -> tuple[datasets.Dataset, list[dict]]:
-    """Fit the scaled Advertising data (Sales ~ TV) with every registered kernel; one row per kernel."""
-    ds = datasets.load_advertising(scaled=True, data_dir_override=data_dir)
-    rows = []
-    for info in available():
-        name = info["name"]
-        opts = DEMO_OPTIONS[info["algorithm"]]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a warm-up call compiles JIT kernels; it is not timed
-            fit(ds.X, ds.y, kernel=name, **opts)
-        t0 = time.perf_counter()
-        r = fit(ds.X, ds.y, kernel=name, **opts)
-        rows.append({"kernel": name, "intercept": r.intercept, "slope": float(r.coef[0]),
-                     "seconds": time.perf_counter() - t0, "n_iter": r.n_iter, "reference": info["reference"],
-                     "options": opts, "result": r})
-    ref = next((r for r in rows if r["kernel"] == "ols/statsmodels"), rows[0])
-    for r in rows:
-        r["diff"] = max(abs(r["intercept"] - ref["intercept"]), abs(r["slope"] - ref["slope"]))
-    return ds, rows
-
-
-def demo_figure(ds: datasets.Dataset, rows: list[dict], path: Path) -> Path:
-    """The tutorial's figure: scaled TV against scaled Sales, the points and the fitted line."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ols = next((r for r in rows if r["kernel"] == "ols/numpy"), rows[0])
-    gd = next((r for r in rows if r["kernel"].startswith("gd/")), None)
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    ax.scatter(ds.X[:, 0], ds.y, s=14, alpha=0.6, label="Advertising: 200 markets")
-    xs = np.linspace(0, 1, 2)
-    ax.plot(xs, ols["intercept"] + ols["slope"] * xs, lw=2.5, color="C1",
-            label=f"OLS: Sales = {ols['intercept']:.4f} + {ols['slope']:.4f} TV")
-    if gd:
-        ax.plot(xs, gd["intercept"] + gd["slope"] * xs, lw=1.2, ls="--", color="k",
-                label=f"{gd['kernel']} after {gd['n_iter']} epochs")
-    ax.set_xlabel("TV advertising (min-max scaled)")
-    ax.set_ylabel("Sales (min-max scaled)")
-    ax.set_title("Sales against TV: the closed form and gradient descent agree")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
 
 
 def cmd_demo(args) -> int:
+    # imported here: matplotlib and the references' libraries are not needed by `list` or `fit`
+    from benchmarks.tutorial import demo_rows
+    from reports import figures
+    from reports.output import new_folder
+
+    if args.out:  # the user's own path: refused before the fits when it would replace a file
+        out = Path(args.out)
+        if out.exists() and not args.force:
+            raise SystemExit(f"lrbench: {out} exists; choose another --out or pass --force to replace it")
     ds, rows = demo_rows(args.data_dir)
     print(f"Advertising (Sales ~ TV, min-max scaled, n = {len(ds.y)}), every registered kernel:")
     print(f"{'kernel':<22} {'intercept':>17} {'slope':>17} {'|diff| vs statsmodels':>22} {'time':>10}  options")
@@ -92,8 +29,12 @@ def cmd_demo(args) -> int:
               f"{r['seconds'] * 1e3:>8.2f}ms  {opts}")
     if UNAVAILABLE:
         print("not available here: " + "; ".join(f"{b} ({why})" for b, why in sorted(UNAVAILABLE.items())))
-    out = Path(args.out) if args.out else Path("reports/out") / f"advertising-{_stamp()}.png"
-    print(f"figure: {demo_figure(ds, rows, _new_path(out, args.force))}")
+    if args.out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        out = new_folder(Path("reports/out/demo")) / "advertising.png"
+    figures.save(figures.advertising(ds.X[:, 0], ds.y, rows), out)
+    print(f"figure: {out}")
     return 0
 
 
@@ -131,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where Advertising.csv and nist/ are (default: $LRBENCH_DATA_DIR or data/)")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="the tutorial's comparison: every kernel on Advertising, a table and a figure")
-    d.add_argument("--out", help="PNG path for the figure (default: reports/out/advertising-<time>.png)")
+    d.add_argument("--out", help="PNG path for the figure (default: reports/out/demo/<UTC time>/advertising.png)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
     d.set_defaults(func=cmd_demo)
     f = sub.add_parser("fit", help="fit columns of a CSV file with one kernel")

@@ -1,7 +1,9 @@
 """python -m reports [RESULTS] [--baseline RESULTS]: asv results JSON in, one self-contained HTML page out.
 
 RESULTS is an asv results file (.asv/results/MACHINE/COMMIT-ENV.json) or a results folder (its newest
-file is used; default .asv/results). With --baseline, the page also compares the two runs.
+file is used; default .asv/results). What the benchmark run recorded beside it (COMMIT-ENV.record: kernels,
+profile, machine, accuracy ceilings and sweep, the tutorial's fits) fills the sections asv does not time; the
+report computes nothing itself. With --baseline, the page also compares the two runs.
 """
 from __future__ import annotations
 
@@ -22,9 +24,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", help="a second results file (or folder) to compare against, e.g. another commit")
     p.add_argument("--out", default="reports/out", help="where report folders go (default: reports/out)")
     p.add_argument("--title", default="lrbench: linear regression, written several ways, measured")
-    p.add_argument("--no-extras", action="store_true",
-                   help="only what asv measured: skip the parts computed when the report is written "
-                        "(Advertising demo, accuracy ceilings and sweep, this machine's libraries)")
     return p
 
 
@@ -39,7 +38,9 @@ def main(argv=None) -> int:
             baseline = load_run(args.baseline)
         print(f"reports: {run.path} (commit {run.commit[:8]}, machine {run.machine.get('machine', '?')})",
               flush=True)
-        report = Report(run, baseline, extras=not args.no_extras, log=lambda m: print(m, flush=True))
+        if run.record is None:
+            print(f"reports: {run.record_note}", flush=True)
+        report = Report(run, baseline, log=lambda m: print(m, flush=True))
         html = report.build(args.title)
         out = Path(args.out)
         folder = new_folder(out)
