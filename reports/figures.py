@@ -115,7 +115,7 @@ def memory(run: Run) -> plt.Figure | None:
     for j, algo in enumerate(algos):
         ax = axes[0][j]
         for k in (k for k in ks if A.algorithm(k) == algo):
-            pts = sorted((size(r["n"]), max(r["value"] * size(r["n"]), MIN_BYTES) if d else r["value"])
+            pts = sorted((size(r["n"]), max(r["value"] * size(r["n"]), MIN_BYTES) if d else max(r["value"], 1e-3))
                          for r in recs if r["kernel"] == k)
             if pts:
                 ax.plot(*zip(*pts), label=styles.label(k), **styles(k))
