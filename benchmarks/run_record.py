@@ -87,8 +87,8 @@ def results_file(results_dir: Path, commit: str) -> Path:
     """The newest asv results file of `commit` under results_dir (MACHINE/COMMIT[:8]-ENV.json)."""
     found = sorted(Path(results_dir).glob(f"*/{commit[:8]}-*.json"), key=lambda p: p.stat().st_mtime)
     if not found:
-        raise FileNotFoundError(f"{results_dir}: no asv results for commit {commit[:8]} (MACHINE/{commit[:8]}-ENV.json);"
-                                " run asv first (make report)")
+        raise FileNotFoundError(f"{results_dir}: no asv results for commit {commit[:8]} "
+                                f"(MACHINE/{commit[:8]}-ENV.json); run asv first (make report)")
     return found[-1]
 
 

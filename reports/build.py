@@ -209,8 +209,8 @@ class Report(RecordedSections):
             r.value(A.MEMORY, k, n)) for n in sizes] for k in A.kernels(r, A.MEMORY)]
         d = A.memory_features(r)
         if rows:
-            html += table(["kernel"] + [f"n = {A.human_n(n)}" + (f" ({A.human_bytes(A.input_bytes(n, d))})" if d else "")
-                                        for n in sizes], rows)
+            sized = [f" ({A.human_bytes(A.input_bytes(n, d))})" if d else "" for n in sizes]
+            html += table(["kernel"] + [f"n = {A.human_n(n)}{s}" for n, s in zip(sizes, sized)], rows)
         if not d:
             html += p(f"The input's width d is not known: {r.recorded('profile')[1]}.", "note")
         return html

@@ -17,8 +17,8 @@ from kernels.contract import ITERATIVE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import (base, bench_accuracy, bench_compile, bench_memory, bench_time, common, peak_memory,  # noqa: E402
-                        run_record)
+from benchmarks import (base, bench_accuracy, bench_compile, bench_memory, bench_time, common,  # noqa: E402
+                        peak_memory, run_record)
 
 
 def test_every_registered_kernel_is_benchmarked():
@@ -205,7 +205,8 @@ def test_the_names_the_report_reads_are_benchmarks_of_this_suite():
 def test_the_run_record_describes_the_kernels_profile_and_machine(tmp_path, monkeypatch):
     from reports.results import load_record, record_path
 
-    assert run_record.record_path(tmp_path / "m" / "abcdef12-env.json") == record_path(tmp_path / "m" / "abcdef12-env.json")
+    results = tmp_path / "m" / "abcdef12-env.json"
+    assert run_record.record_path(results) == record_path(results)  # both sides look in the same place
     kernels = run_record.kernels_meta()
     assert set(kernels) == set(REGISTRY)
     for name, meta in kernels.items():
@@ -220,7 +221,6 @@ def test_the_run_record_describes_the_kernels_profile_and_machine(tmp_path, monk
     monkeypatch.setattr(run_record.accuracy_experiments, "condition_sweep",
                         lambda kernels: 1 / 0)
     monkeypatch.setattr(run_record, "advertising", lambda: {"rows": []})
-    results = tmp_path / "m" / "abcdef12-env.json"
     results.parent.mkdir()
     results.write_text("{}")  # stands in for asv's results file: the record goes beside it
     path = run_record.write(results, run_record.make_record())
@@ -240,5 +240,6 @@ def test_the_tutorial_rows_are_the_fits_of_the_advertising_data():
     ds, rows = demo_rows(kernels=["ols/numpy", "gd/numpy"])
     assert [r["kernel"] for r in rows] == ["ols/numpy", "gd/numpy"]
     ols = np.polyfit(ds.X[:, 0], ds.y, 1)  # the same line computed another way
-    assert rows[0]["slope"] == pytest.approx(ols[0], rel=1e-12) and rows[0]["intercept"] == pytest.approx(ols[1], rel=1e-12)
+    assert rows[0]["slope"] == pytest.approx(ols[0], rel=1e-12)
+    assert rows[0]["intercept"] == pytest.approx(ols[1], rel=1e-12)
     assert rows[1]["diff"] < 1e-3 and rows[1]["n_iter"] == 1000

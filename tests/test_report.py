@@ -457,7 +457,7 @@ def test_gpu_kernels_are_not_divided_by_the_cpu_floor():
               units={A.FIT: "seconds", A.FLOOR: "seconds"},
               values={A.FIT: fits, A.FLOOR: {(1000, 1): 1e-4}}, stats={}, versions={})
     # without a run record the backend's name decides; with one, the device the kernel was registered on
-    assert A.on_device(run, "ols/torch-cuda") and A.on_device(run, "ols/triton") and A.on_device(run, "gd/torch-nn-cuda")
+    assert all(A.on_device(run, k) for k in ("ols/torch-cuda", "ols/triton", "gd/torch-nn-cuda"))
     assert not A.on_device(run, "ols/numba") and not A.on_device(run, "ols/torch-cpu")
     recorded = copy.deepcopy(run)
     recorded.record = {"kernels": {"ols/numba": {"device": "cuda", "reference": False}}}
@@ -483,3 +483,22 @@ def test_ols_is_divided_by_blas_gram_only_where_that_means_something():
     assert A.gram_multiple(run, "gd/numba", 1000, 3) is None  # descent is compared with the read floor
     assert A.gram_multiple(run, "ols/torch-cuda", 1000, 3) is None  # BLAS ran on the CPU
     assert A.gram_multiple(run, "ols/numpy", 100, 3) is None  # no XᵀX timing at that size
+
+
+def test_a_part_the_run_could_not_record_is_named_with_its_reason():
+    from pathlib import Path as _P
+
+    from reports.results import Run
+
+    run = Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e", machine={}, param_names={}, units={},
+              values={}, stats={}, versions={},
+              record={"condition_sweep": {"error": "condition_sweep() failed: DataFileError: nist/ missing"},
+                      "profile": {"memory_features": 10}})
+    assert run.recorded("profile") == ({"memory_features": 10}, None)
+    value, why = run.recorded("condition_sweep")
+    assert value is None and "could not record it" in why and "nist/ missing" in why
+    value, why = run.recorded("advertising")
+    assert value is None and "has no 'advertising'" in why and "c-e.record" in why
+    bare = Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e", machine={}, param_names={}, units={},
+               values={}, stats={}, versions={}, record_note="no run record (c-e.record ...)")
+    assert bare.recorded("profile") == (None, "no run record (c-e.record ...)")
