@@ -332,10 +332,20 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
         learning_rate=_real("learning_rate", opts.learning_rate, positive=True),
         epochs=epochs,
         tol=_real("tol", opts.tol),
-        seed=_integer("seed", opts.seed, minimum=0, what="a non-negative integer"),
+        seed=_seed(opts.seed),
         batch_size=_integer("batch_size", opts.batch_size, minimum=1, what="a positive integer"),
         power_t=_real("power_t", opts.power_t, positive=True),
     )
+
+
+MAX_SEED = 2 ** 32 - 1  # the largest seed every backend takes (scikit-learn's RandomState stops here)
+
+
+def _seed(v) -> int:
+    seed = _integer("seed", v, minimum=0, what=f"an integer from 0 to {MAX_SEED}")
+    if seed > MAX_SEED:
+        raise InputError(f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1); got {v!r}")
+    return seed
 
 
 def check_budget(kernel: Kernel, opts: Options, n: int, d: int) -> None:
@@ -360,6 +370,8 @@ def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool, n:
         return opts
     if n is not None:
         check_budget(kernel, opts, n, d)
+        if opts.batch_size > n:  # one batch of every row either way; keeps the value within a machine int
+            opts = dataclasses.replace(opts, batch_size=n)
     if opts.init is not None:
         opts = dataclasses.replace(opts, init=_init(opts.init, d, fit_intercept))
     return opts

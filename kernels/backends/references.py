@@ -30,7 +30,7 @@ def in_safe_range(X, y):
     within [SMALL, BIG]; else each column and y scaled by a power of two (exact), so the library's sums of
     squares neither overflow (values near 1e154 gave statsmodels wrong coefficients) nor underflow.
     `unscale` turns the coefficients back."""
-    top = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0)))
+    top = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))).astype(np.float64)  # float32: no cast overflow
     ytop = max(abs(float(y.max())), abs(float(y.min())))
     if np.all((top <= BIG) & ((top >= SMALL) | (top == 0))) and (ytop <= BIG and (ytop >= SMALL or ytop == 0)):
         return X, y, None, None
