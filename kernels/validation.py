@@ -10,6 +10,7 @@ import numpy as np
 from .contract import DTYPES, ITERATIVE, OPTIONS_BY_ALGORITHM, SCHEDULES, Kernel, Options
 from .errors import InputError, SingularDesignError
 
+TINY = 2.0 ** -500  # a column whose values vary by less on average has centred squares that underflow
 _BLOCK = 1 << 16  # rows per block for the O(n d) scans, so no n-sized boolean temporaries
 SCAN_MIN_VALUES = 1 << 16  # inputs with at least this many values are checked by the compiled scan
 
@@ -92,6 +93,7 @@ def _as_float_array(a, what: str) -> np.ndarray:
         raise InputError(f"{what} must be an array of real numbers; got {_type_name(a)}")
     bad = next((v for v in arr.ravel() if not _is_number(v)), None)
     if bad is not None:
+        bad = bad.item() if isinstance(bad, np.generic) else bad  # 'abc', not np.str_('abc')
         raise InputError(f"{what} must be numeric; found {bad!r} ({_type_name(bad)}, dtype {arr.dtype})")
     try:
         return arr.astype(np.float64)
@@ -184,12 +186,21 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[0] != n:
         raise InputError(f"X and y have different lengths: X has {n} rows, y has {y.shape[0]}")
     stats = _column_scan(X)
-    for arr, what, (_, _, count, first) in ((X, "X", stats), (y, "y", _column_scan(y.reshape(-1, 1)))):
+    ystats = _column_scan(y.reshape(-1, 1))
+    for arr, what, (_, spread, count, first) in ((X, "X", stats), (y, "y", ystats)):
         if count:
             at = (first // d, first % d) if arr.ndim == 2 else (first,)
             where = f"row {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
             raise InputError(
                 f"{what} has {count} non-finite value(s) (NaN or inf); the first is {arr[at]} at {where}"
+            )
+        tiny = np.flatnonzero((spread > 0) & (spread < n * TINY))
+        if tiny.size:
+            j = int(tiny[0])
+            which = f"column {j} of X" if what == "X" else "y"
+            raise InputError(
+                f"{which} varies by only about {spread[j] / n:.3g} on average: too little to square in float64 "
+                f"(the sums of squares underflow below {TINY ** 2:.0e}); rescale it (multiply by a power of ten)"
             )
     p = d + int(fit_intercept)
     if n < p:
