@@ -94,6 +94,7 @@ def read_csv_columns(path: str | os.PathLike, columns=None, target=None) -> tupl
         if missing.any():
             row = int(np.flatnonzero(missing)[0])
             cell = frame[c].iloc[row]
+            cell = cell.item() if isinstance(cell, np.generic) else cell  # inf, not np.float64(inf)
             what = "is empty" if pd.isna(cell) and not isinstance(cell, str) else f"holds {cell!r}"
             raise InputError(
                 f"{path}: column {c!r} has {int(missing.sum())} missing or non-finite value(s): row "
