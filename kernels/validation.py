@@ -38,7 +38,11 @@ def _from_container(a, what: str):
             raise InputError(f"{what} is a complex tensor ({a.dtype}); fit needs real numbers")
         if a.dtype.is_floating_point and a.dtype.itemsize < 4 and str(a.dtype) != "torch.float16":
             a = a.float()  # bfloat16 and the float8 types have no NumPy dtype; float32 holds them exactly
-        return a.detach().cpu().numpy()
+        try:
+            return a.detach().cpu().numpy()
+        except (RuntimeError, NotImplementedError, TypeError) as exc:  # a meta tensor, a dtype NumPy lacks
+            raise InputError(f"{what} is a torch tensor ({a.dtype}, on {a.device}) that cannot be copied to "
+                             f"a NumPy array: {str(exc).splitlines()[0]}") from None
     if module == "pandas" and hasattr(a, "to_numpy"):
         columns = a.dtypes.items() if hasattr(a, "dtypes") and hasattr(a.dtypes, "items") else [(a.name, a.dtype)]
         for name, dt in columns:

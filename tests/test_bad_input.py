@@ -362,3 +362,18 @@ def test_declared_algorithms_match_what_registers():
 def test_kernel_names_that_are_not_names(name):
     with pytest.raises(UnknownKernelError, match="unknown kernel"):
         fit(*good(), kernel=name)
+
+
+@pytest.mark.parametrize("name", ITERATIVE_KERNELS)
+def test_an_absurd_learning_rate_is_divergence_whatever_the_library(name):
+    """scikit-learn raised its own ValueError ("Floating-point under-/overflow") from inside partial_fit."""
+    X, y = good()
+    with pytest.raises(kernels.DivergenceError, match="diverged.*smaller learning rate"):
+        fit(X, y, kernel=name, learning_rate=1e300, epochs=5)
+
+
+@pytest.mark.parametrize("name", ITERATIVE_KERNELS)
+def test_a_start_point_too_large_to_square_is_named(name):
+    X, y = good()
+    with pytest.raises(InputError, match=r"loss at the start point is (inf|nan).*\(or init\) are too large"):
+        fit(X, y, kernel=name, init=[1e200, 1e200, 1e200], epochs=3)

@@ -9,6 +9,7 @@ import importlib.util
 import numpy as np
 
 from ..contract import FitResult, Options
+from ..errors import DivergenceError
 from ..numerics.iterative import LossTracker, initial_params
 from ..registry import mark_unavailable, register
 
@@ -98,7 +99,15 @@ else:
                 r = X @ coef + intercept[0] - y
                 if tr.record(float(r @ r) / y.shape[0]):
                     break
-                m.partial_fit(X, y)
+                try:
+                    m.partial_fit(X, y)
+                except ValueError as exc:  # its own overflow check: the same divergence as everywhere else
+                    if "overflow" not in str(exc):
+                        raise
+                    raise DivergenceError(
+                        f"sgd/sklearn: gradient descent diverged: the weights overflowed during epoch "
+                        f"{len(tr.history)} with learning_rate={opts.learning_rate}; "
+                        "use a smaller learning rate, or scale the features") from None
                 coef, intercept = m.coef_, m.intercept_
         return tr.result(float(intercept[0]), coef)
 

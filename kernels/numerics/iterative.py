@@ -50,8 +50,9 @@ class LossTracker:
         if not math.isfinite(loss) and not self.history:
             # non-finite before any update: the data, not the learning rate (values whose squares overflow)
             raise InputError(
-                f"{self.kernel}: the loss at the start point is {loss}: the values are too large to square "
-                f"in {self.options.dtype}; rescale X and y (e.g. divide each column by its largest value)"
+                f"{self.kernel}: the loss at the start point is {loss}: the values of X and y"
+                f"{' (or init)' if self.options.init is not None else ''} are too large to square in "
+                f"{self.options.dtype}; rescale X and y (e.g. divide each column by its largest value)"
             )
         if not math.isfinite(loss):
             raise DivergenceError(
