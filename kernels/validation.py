@@ -111,11 +111,12 @@ def _ragged(a) -> str:
         lengths = [len(r) if hasattr(r, "__len__") and not isinstance(r, (str, bytes)) else None for r in a]
     except TypeError:
         return ""
-    first = lengths[0]
-    for i, n in enumerate(lengths):
-        if n != first:
-            show = lambda k, m: f"row {k} is a scalar" if m is None else f"row {k} has {m} value(s)"
-            return f"{show(0, first)} but {show(i, n)}"
+    def row(k: int, m) -> str:
+        return f"row {k} is a scalar" if m is None else f"row {k} has {m} value(s)"
+
+    for i, m in enumerate(lengths):
+        if m != lengths[0]:
+            return f"{row(0, lengths[0])} but {row(i, m)}"
     return ""
 
 
