@@ -19,4 +19,3 @@ PROVIDES = {"numba": ("ols", "gd", "sgd", "minibatch"), "numba-parallel": ("ols"
 import numba  # noqa: F401,E402  (a missing numba leaves these backends unregistered, with the reason)
 
 from . import comoments, gd, sgd  # noqa: E402,F401  (each registers its kernels)
-from .comoments import comoments as comoments_of  # noqa: E402,F401
