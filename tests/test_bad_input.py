@@ -325,7 +325,7 @@ def test_extreme_scales_are_fitted_right_or_refused(name, scale):
 
 @pytest.mark.parametrize("name", kernel_params("ols", reference=True))
 def test_references_are_rescaled_exactly_where_the_library_would_overflow(name):
-    from kernels.backends.references import in_safe_range, unscale
+    from kernels.backends.references import in_safe_range
     X, y = good()
     Xs, ys, sx, sy = in_safe_range(X, y)
     assert Xs is X and sx is None  # ordinary data go to the library untouched

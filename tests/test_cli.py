@@ -60,7 +60,7 @@ def test_list_names_every_kernel(capsys):
 
 def _one_line_refusal(res, *needles):
     assert res.returncode == 2, (res.returncode, res.stderr)
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    lines = [line for line in res.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in res.stderr, res.stderr
     assert all(n in lines[0] for n in needles), lines[0]
     return lines[0]
