@@ -23,6 +23,8 @@ def check_out(out: Path) -> None:
     if (link.exists() or link.is_symlink()) and not link.is_symlink():
         raise ValueError(f"{link} exists and is not a link (it would be left pointing at an old report); "
                          "move it away, or choose another --out")
+    if (out / "index.html").is_dir():
+        raise ValueError(f"{out / 'index.html'} is a folder; the index of reports is written there: move it away")
     if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
         raise ValueError(f"--out {out}: {parent} is not writable")
 
