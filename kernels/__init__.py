@@ -14,7 +14,7 @@ from .contract import ALGORITHMS, FitResult, Kernel, Options
 from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError,
                      SingularDesignError, UnavailableKernelError, UnknownKernelError)
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
-from .validation import check_options, check_xy
+from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
 
 __all__ = [
     "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",
@@ -35,8 +35,13 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     batch_size, dtype, init, schedule, power_t), each accepted only by the algorithms that use it.
     """
     k = get_kernel(kernel)
+    fit_intercept = check_fit_intercept(fit_intercept)
+    opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
     X, y = check_xy(X, y, fit_intercept)
-    opts = check_options(k, options, X.shape[1], fit_intercept)
+    opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
+    if k.algorithm != "ols" or k.reference:
+        # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
+        check_rank(X, fit_intercept, k.name)
     t0 = time.perf_counter()
     data = k.prepare(X, y, opts)
     if k.sync:

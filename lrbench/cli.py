@@ -4,10 +4,31 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from pathlib import Path
 
 from kernels import UNAVAILABLE, available, datasets, fit
 from kernels.errors import KernelError
+
+# Exit codes (README, "The command line"): 0 done; 2 refused: bad input, options or data file, a kernel not
+# available here, divergence, an output that exists (argparse's usage errors are 2 too); 130 interrupted.
+EXIT_OK, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class CommandError(Exception):
+    """A refusal of the command line itself (an output path it will not write): one line, exit code 2."""
+
+
+def _new_path(path: Path, force: bool) -> Path:
+    """Checked before any work: never overwrite what the user has, never a directory in place of a file."""
+    if path.is_dir():
+        raise CommandError(f"--out {path} is a directory; give the path of the PNG file to write")
+    if path.exists() and not force:
+        raise CommandError(f"{path} exists; choose another --out or pass --force to replace it")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise CommandError(f"--out {path}: {parent} is a file, not a folder")
+    return path
 
 
 def cmd_demo(args) -> int:
@@ -16,10 +37,7 @@ def cmd_demo(args) -> int:
     from reports import figures
     from reports.output import new_folder
 
-    if args.out:  # the user's own path: refused before the fits when it would replace a file
-        out = Path(args.out)
-        if out.exists() and not args.force:
-            raise SystemExit(f"lrbench: {out} exists; choose another --out or pass --force to replace it")
+    out = _new_path(Path(args.out), args.force) if args.out else None  # before the fits
     ds, rows = demo_rows(args.data_dir)
     print(f"Advertising (Sales ~ TV, min-max scaled, n = {len(ds.y)}), every registered kernel:")
     print(f"{'kernel':<22} {'intercept':>17} {'slope':>17} {'|diff| vs statsmodels':>22} {'time':>10}  options")
@@ -29,11 +47,11 @@ def cmd_demo(args) -> int:
               f"{r['seconds'] * 1e3:>8.2f}ms  {opts}")
     if UNAVAILABLE:
         print("not available here: " + "; ".join(f"{b} ({why})" for b, why in sorted(UNAVAILABLE.items())))
-    if args.out:
+    if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
     else:
         out = new_folder(Path("reports/out/demo")) / "advertising.png"
-    figures.save(figures.advertising(ds.X[:, 0], ds.y, rows), out)
+    figures.save(figures.advertising(ds.X[:, 0], ds.y, rows), _new_path(out, args.force))
     print(f"figure: {out}")
     return 0
 
@@ -41,7 +59,7 @@ def cmd_demo(args) -> int:
 def cmd_fit(args) -> int:
     X, y, names, target = datasets.read_csv_columns(args.csv, columns=args.x, target=args.y)
     if args.scale:
-        X, y = datasets.minmax(X), datasets.minmax(y)
+        X, y = datasets.minmax(X, names), datasets.minmax(y, [target])
     opts = {k: v for k, v in (("learning_rate", args.learning_rate), ("epochs", args.epochs),
                                ("batch_size", args.batch_size), ("seed", args.seed), ("tol", args.tol),
                                ("dtype", args.dtype)) if v is not None}
@@ -112,10 +130,28 @@ def main(argv=None) -> int:
     if args.data_dir:
         os.environ["LRBENCH_DATA_DIR"] = args.data_dir
     try:
-        return args.func(args)
-    except KernelError as exc:
-        print(f"lrbench: error: {exc}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.func(args)
+    except (KernelError, CommandError) as exc:
+        return _refuse(exc)
+    except OSError as exc:  # a file or folder it cannot read or write: the system's reason, in one line
+        return _refuse(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else exc)
+    except MemoryError:
+        return _refuse("out of memory: the data (or the kernel's working copies) do not fit; use fewer rows")
+    except KeyboardInterrupt:
+        print("lrbench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _refuse(exc) -> int:
+    print(f"lrbench: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (AccuracyWarning) as one line on stderr, not Python's two with a source line."""
+    print(f"lrbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,18 @@ import sys
 from pathlib import Path
 
 from .build import Report, write_png_files
-from .output import PAGE, new_folder, point_latest, write_index
+from .output import PAGE, check_out, new_folder, point_latest, write_index
 from .results import ReportError, load_run
+
+
+# Exit codes: 0 written; 2 refused (bad --out, unreadable or missing results; argparse's usage errors too),
+# with one line on stderr naming the problem; 130 interrupted.
+EXIT_REFUSED, EXIT_INTERRUPTED = 2, 130
+
+
+def _refuse(exc) -> int:
+    print(f"reports: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    out = Path(args.out)
+    try:
+        check_out(out)  # before reading or building anything: a refusal costs the user nothing
+    except ValueError as exc:
+        return _refuse(exc)
     try:
         print(f"reports: reading {args.results}", flush=True)
         run = load_run(args.results)
@@ -42,15 +57,18 @@ def main(argv=None) -> int:
             print(f"reports: {run.record_note}", flush=True)
         report = Report(run, baseline, log=lambda m: print(m, flush=True))
         html = report.build(args.title)
-        out = Path(args.out)
         folder = new_folder(out)
         write_png_files(folder, report.pngs)
         (folder / PAGE).write_text(html, encoding="utf-8")
         point_latest(out, folder)
         write_index(out)
     except ReportError as exc:
-        print(f"reports: error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(exc)
+    except OSError as exc:  # the output could not be written after all (disk full, a race): one line
+        return _refuse(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else exc)
+    except KeyboardInterrupt:
+        print("reports: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"reports: wrote {folder / PAGE} ({len(report.pngs)} figures beside it); "
           f"newest: {out / 'latest' / PAGE}; all: {out / 'index.html'}", flush=True)
     return 0

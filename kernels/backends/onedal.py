@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 BACKENDS = ("sklearnex",)  # read by kernels/registry.py before import
+PROVIDES = {"sklearnex": ("ols",)}
 
 import importlib.util
 
@@ -10,6 +11,7 @@ import numpy as np
 from ..contract import FitResult, Options
 from ..registry import mark_unavailable, register
 from ..threads import get_threads
+from .references import in_safe_range, unscale
 
 
 def _use_threads() -> None:
@@ -30,8 +32,9 @@ else:
     def ols_sklearnex(data, fit_intercept: bool, opts: Options) -> FitResult:
         """sklearnex.linear_model.LinearRegression().fit(X, y), as its documentation shows; no copy of X."""
         from sklearnex.linear_model import LinearRegression
-        X, y = data
+        X, y, sx, sy = in_safe_range(*data)  # values whose cross-products overflow: rescaled exactly first
         _use_threads()
-        m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
-        return FitResult(intercept=float(m.intercept_), coef=np.asarray(m.coef_, dtype=np.float64).ravel(),
-                         kernel="ols/sklearnex")
+        with np.errstate(all="ignore"):
+            m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+        b, coef = unscale(float(m.intercept_), np.asarray(m.coef_, dtype=np.float64).ravel(), sx, sy)
+        return FitResult(intercept=b, coef=coef, kernel="ols/sklearnex")

@@ -18,6 +18,7 @@ equations' does; cond² enters only through the residual (‖r‖), as it does f
 from __future__ import annotations
 
 BACKENDS = ("qr",)  # read by kernels/registry.py before import
+PROVIDES = {"qr": ("ols",)}
 
 import math
 from fractions import Fraction

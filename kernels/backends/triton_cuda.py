@@ -16,6 +16,7 @@ runs the same kernels on CPU tensors, which is how they are checked on a machine
 from __future__ import annotations
 
 BACKENDS = ("triton",)  # read by kernels/registry.py before import
+PROVIDES = {"triton": ("ols", "gd")}
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.comoment_merge import merge_groups
 from ..numerics.iterative import LossTracker, initial_params
 from ..registry import mark_unavailable, register
+from .torch_tensors import as_tensor
 
 BOTH = ("float64", "float32")
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -346,9 +348,7 @@ _gd.__doc__ = "Full-batch gradient descent: all epochs in one launch (small n) o
 
 def _prepare(X, y, opts: Options):
     """Host arrays -> contiguous CUDA tensors in the requested dtype: the one host-to-device transfer."""
-    dt = TORCH_DTYPES[opts.dtype]
-    return (torch.from_numpy(np.ascontiguousarray(X)).to(device="cuda", dtype=dt).contiguous(),
-            torch.from_numpy(np.ascontiguousarray(y)).to(device="cuda", dtype=dt).contiguous())
+    return as_tensor(X, "cuda", opts).contiguous(), as_tensor(y, "cuda", opts).contiguous()
 
 
 if torch.cuda.is_available():
