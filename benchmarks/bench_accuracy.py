@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 
 from kernels import fit
-from kernels.accuracy import lre
+from benchmarks.accuracy_experiments import lre
 from kernels.datasets import load_nist, make_regression, nist_problems
 from kernels.errors import DataFileError, KernelError
 

@@ -6,7 +6,7 @@ JIT compilation happen in setup, and are timed by `Prepare` and `bench_compile` 
 """
 from __future__ import annotations
 
-from kernels.floor import read_once
+from benchmarks.floors import read_once
 
 from .common import (PROFILE, Estimates, check_budget, check_size, data, get, has_own_prepare, kernel_names,
                      options, warm_up)
