@@ -12,8 +12,8 @@ import pytest
 
 import kernels
 from benchmarks import accuracy_experiments as accuracy
-from kernels import REGISTRY, AccuracyWarning, InputError, SingularDesignError, datasets, fit
 from benchmarks.accuracy_experiments import lre
+from kernels import REGISTRY, AccuracyWarning, InputError, SingularDesignError, datasets, fit
 from kernels.backends.exact_rational import MAX_WORK, exact_lstsq, fit_exact
 from kernels.backends.qr_householder import qr_solve
 from tests.helpers import kernel_params

@@ -15,13 +15,14 @@ def run(*args, cwd=None):
                           timeout=600, cwd=cwd)
 
 
+@pytest.mark.slow  # every kernel, JIT warm-ups included, in a fresh process, twice: about 20 s
 def test_demo_prints_every_kernel_and_writes_the_figure(tmp_path):
     out = tmp_path / "fig.png"
     res = run("demo", "--out", str(out))
     assert res.returncode == 0, res.stderr
     lines = res.stdout.splitlines()
     for name in REGISTRY:
-        row = next((l for l in lines if l.startswith(name + " ")), None)
+        row = next((line for line in lines if line.startswith(name + " ")), None)
         assert row, f"{name} missing from the demo table"
         if name.startswith("ols/"):
             assert "0.21519170068625" in row and "0.55340884157653" in row

@@ -39,7 +39,8 @@ def imported_names(path: Path, module: str) -> set[str]:
                 target = node.module
             names.add(target)
             names.update(f"{target}.{a.name}" for a in node.names)
-        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
+        elif (isinstance(node, ast.Call)
+              and getattr(node.func, "attr", getattr(node.func, "id", None)) == "import_module"
               and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
             names.add(node.args[0].value)
     return names
