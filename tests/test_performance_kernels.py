@@ -162,7 +162,8 @@ def test_refinement_recovers_a_tiny_intercept_under_a_large_offset(kernel):
 
 @pytest.mark.parametrize("kernel", FAST_OLS)
 def test_refinement_at_wide_d(kernel):
-    """d = 8 (ols/numba-parallel's BLAS path for the first pass): features around 1e6, intercept 1e-3."""
+    """d = 8 (the tiled transposed-block products, 2 x 4 tiles and a remainder): features around 1e6,
+    intercept 1e-3."""
     rng = np.random.default_rng(4)
     X = 1e6 + rng.standard_normal((4000, 8))
     y = 1e-3 + X @ np.linspace(0.5, 1.5, 8) + 1e-3 * rng.standard_normal(4000)
