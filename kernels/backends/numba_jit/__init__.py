@@ -18,4 +18,3 @@ BACKENDS = ("numba", "numba-parallel", "numba-gram")  # read by kernels/registry
 import numba  # noqa: F401,E402  (a missing numba leaves these backends unregistered, with the reason)
 
 from . import comoments, gd, sgd  # noqa: E402,F401  (each registers its kernels)
-from .comoments import comoments as comoments_of  # noqa: E402,F401
