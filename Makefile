@@ -1,4 +1,7 @@
-# make test   : create .venv, install the project with its pinned dependencies, run pytest
+# make test   : create .venv, install the project with its pinned dependencies, run the fast tests (not `slow`)
+# make test-slow : the slow tests only (a real asv run, the report in headless Chromium, every numba function
+#                  compiled afresh, the CLI demo); CI runs both
+# make lint   : ruff (settings in pyproject.toml)
 # make report : the main job: benchmarks on built-in data and the HTML report
 PYTHON ?= python3
 VENV ?= .venv
@@ -7,7 +10,7 @@ PY := $(VENV)/bin/python
 DATA ?= $(or $(LRBENCH_DATA_DIR),$(if $(wildcard data/Advertising.csv),data,$(if $(wildcard ../shared/data/Advertising.csv),../shared/data,data)))
 export LRBENCH_DATA_DIR := $(abspath $(DATA))
 
-.PHONY: venv test report demo gate asv-machine clean
+.PHONY: venv test test-slow lint report demo gate asv-machine clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +20,22 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# pytest's exit status 5 (no tests collected) fails the target like any other: a selection that runs nothing
+# must not pass. PYTEST_ARGS adds options, e.g. make test PYTEST_ARGS="--durations=20".
+PYTEST_ARGS ?=
+define run_pytest
+	@status=0; $(PY) -m pytest -m "$(1)" $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make: pytest -m \"$(1)\" collected no tests" >&2; fi; exit $$status
+endef
+
 test: venv
-	$(PY) -m pytest
+	$(call run_pytest,not slow)
+
+test-slow: venv
+	$(call run_pytest,slow)
+
+lint: venv
+	$(VENV)/bin/ruff check .
 
 demo: venv
 	$(VENV)/bin/lrbench demo

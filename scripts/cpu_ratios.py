@@ -14,8 +14,8 @@ import time
 
 import numpy as np
 
-from kernels import REGISTRY, Options
 from benchmarks.floors import read_once
+from kernels import REGISTRY, Options
 from kernels.threads import thread_info
 
 
@@ -85,51 +85,60 @@ def main() -> None:
     args = ap.parse_args()
     print("threads:", thread_info())
     for n in map(int, args.sizes):
-        X, y = _data(n, 1)
-        e = args.gd_epochs
-        entries = {
-            "floor": lambda: read_once(X, y),
-            f"floor, {e + 1} reads in a row": lambda: [read_once(X, y) for _ in range(e + 1)],
-            "np.sum(X) + np.sum(y) (1 thread)": lambda: X.sum() + y.sum(),
-            "ols/numpy": _solve("ols/numpy", X, y),
-            "ols/numba": _solve("ols/numba", X, y),
-            "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
-            f"gd/numba-parallel ({e} epochs)": _solve("gd/numba-parallel", X, y, epochs=e, learning_rate=0.1),
-            f"gd/numba ({e} epochs)": _solve("gd/numba", X, y, epochs=e, learning_rate=0.1),
-            "gd/numba-gram (1000 epochs)": _solve("gd/numba-gram", X, y, epochs=1000, learning_rate=0.1),
-        }
-        if args.refined:
-            Xo, yo = _offset_data(n, 1)
-            entries["floor (offset data)"] = lambda: read_once(Xo, yo)
-            entries["ols/numba, refined"] = _solve("ols/numba", Xo, yo, refined=True)
-            entries["ols/numba-parallel, refined"] = _solve("ols/numba-parallel", Xo, yo, refined=True)
-        if args.refs:
-            entries["ols/sklearn"] = _solve("ols/sklearn", X, y)
-            entries["ols/statsmodels"] = _solve("ols/statsmodels", X, y)
-        res = measure(entries, args.rounds)
-        # per epoch / per read: consecutive passes over the same data find part of it in cache (a large L3)
-        per = {k: e + 1 for k in entries if (k.startswith("gd/numba") and "gram" not in k) or "in a row" in k}
-        table(f"n = {n:.0e}, d = 1, float64 ({args.rounds} rounds; gd rows are per epoch)", res, per=per)
-        best = res["ols/numba-parallel"][0]
-        print(f"  gd/numba-gram 1000 epochs / ols/numba-parallel: {res['gd/numba-gram (1000 epochs)'][0] / best:.2f}")
-        if args.refs:
-            print(f"  sklearn / ols/numba-parallel: {res['ols/sklearn'][0] / best:.0f}x; "
-                  f"statsmodels / ols/numba-parallel: {res['ols/statsmodels'][0] / best:.0f}x")
-        del X, y, entries
+        _narrow(n, args)
     for d in (args.wide or [100]) if args.wide is not None else []:
-        X, y = _data(10**6, d)
-        entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
-                   "ols/numpy": _solve("ols/numpy", X, y), "ols/numba": _solve("ols/numba", X, y),
-                   "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
-                   "gd/numba-parallel (5 epochs)": _solve("gd/numba-parallel", X, y, epochs=5, learning_rate=0.01),
-                   "gd/numpy (5 epochs)": _solve("gd/numpy", X, y, epochs=5, learning_rate=0.01)}
-        if args.refined:
-            Xc, yc = _offset_data(10**6, d)
-            entries["ols/numba-parallel, refined (collinear)"] = _solve("ols/numba-parallel", Xc, yc, refined=True)
-        res = measure(entries, max(3, args.rounds // 3) if d >= 30 else args.rounds)
-        table(f"n = 1e6, d = {d}, float64 (gd rows are per epoch)", res, per={k: 5 for k in entries if "epochs" in k})
-        print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")
-        del X, y, entries
+        _wide(d, args)
+
+
+def _narrow(n: int, args) -> None:
+    """n rows, d = 1: the floor, the fast OLS and gd kernels (and the references with --refs)."""
+    X, y = _data(n, 1)  # local to this call: freed before the next size, whatever the lambdas hold
+    e = args.gd_epochs
+    entries = {
+        "floor": lambda: read_once(X, y),
+        f"floor, {e + 1} reads in a row": lambda: [read_once(X, y) for _ in range(e + 1)],
+        "np.sum(X) + np.sum(y) (1 thread)": lambda: X.sum() + y.sum(),
+        "ols/numpy": _solve("ols/numpy", X, y),
+        "ols/numba": _solve("ols/numba", X, y),
+        "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
+        f"gd/numba-parallel ({e} epochs)": _solve("gd/numba-parallel", X, y, epochs=e, learning_rate=0.1),
+        f"gd/numba ({e} epochs)": _solve("gd/numba", X, y, epochs=e, learning_rate=0.1),
+        "gd/numba-gram (1000 epochs)": _solve("gd/numba-gram", X, y, epochs=1000, learning_rate=0.1),
+    }
+    if args.refined:
+        Xo, yo = _offset_data(n, 1)
+        entries["floor (offset data)"] = lambda: read_once(Xo, yo)
+        entries["ols/numba, refined"] = _solve("ols/numba", Xo, yo, refined=True)
+        entries["ols/numba-parallel, refined"] = _solve("ols/numba-parallel", Xo, yo, refined=True)
+    if args.refs:
+        entries["ols/sklearn"] = _solve("ols/sklearn", X, y)
+        entries["ols/statsmodels"] = _solve("ols/statsmodels", X, y)
+    res = measure(entries, args.rounds)
+    # per epoch / per read: consecutive passes over the same data find part of it in cache (a large L3)
+    per = {k: e + 1 for k in entries if (k.startswith("gd/numba") and "gram" not in k) or "in a row" in k}
+    table(f"n = {n:.0e}, d = 1, float64 ({args.rounds} rounds; gd rows are per epoch)", res, per=per)
+    best = res["ols/numba-parallel"][0]
+    print(f"  gd/numba-gram 1000 epochs / ols/numba-parallel: {res['gd/numba-gram (1000 epochs)'][0] / best:.2f}")
+    if args.refs:
+        print(f"  sklearn / ols/numba-parallel: {res['ols/sklearn'][0] / best:.0f}x; "
+              f"statsmodels / ols/numba-parallel: {res['ols/statsmodels'][0] / best:.0f}x")
+
+
+def _wide(d: int, args) -> None:
+    """n = 1e6 rows, d features: the OLS kernels against X.T @ X (syrk)."""
+    X, y = _data(10**6, d)
+    entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
+               "ols/numpy": _solve("ols/numpy", X, y), "ols/numba": _solve("ols/numba", X, y),
+               "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
+               "gd/numba-parallel (5 epochs)": _solve("gd/numba-parallel", X, y, epochs=5, learning_rate=0.01),
+               "gd/numpy (5 epochs)": _solve("gd/numpy", X, y, epochs=5, learning_rate=0.01)}
+    if args.refined:
+        Xc, yc = _offset_data(10**6, d)
+        entries["ols/numba-parallel, refined (collinear)"] = _solve("ols/numba-parallel", Xc, yc, refined=True)
+    res = measure(entries, max(3, args.rounds // 3) if d >= 30 else args.rounds)
+    table(f"n = 1e6, d = {d}, float64 (gd rows are per epoch)", res, per={k: 5 for k in entries if "epochs" in k})
+    print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")
+
 
 if __name__ == "__main__":
     main()

@@ -22,12 +22,24 @@ def kernel_params(algorithm: str | None = None, *, reference: bool | None = None
     return out
 
 
-def tolerance(dtype: str, cond: float = 1.0) -> dict:
-    """rtol/atol for comparing coefficients computed in `dtype` on a problem of condition number `cond`."""
-    u = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}[dtype]
-    if dtype == "float64":
-        return {"rtol": 1e-10, "atol": 1e-12}
-    return {"rtol": 64 * u * cond, "atol": 64 * u * cond}
+UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
+
+
+def tolerance(*, dtype: str, cond: float = 1.0, scale: float = 1.0) -> dict:
+    """{"rtol", "atol"} for comparing two results computed in `dtype` (pass to assert_allclose as **kwargs).
+
+    Each result is off by about u·cond (u: the dtype's unit roundoff), where cond is how much the computation
+    amplifies rounding: κ of the column-scaled design for a backward-stable solve (QR), κ² for the normal
+    equations and for gradient descent run to near convergence; pass the worst of the kernels compared. 64
+    covers the constant (d, the log of the summation length, two results). atol = rtol · scale, so entries
+    much smaller than the largest (`scale`: the largest coefficient; for a loss history, the largest loss, whose
+    terms cancel down to the later ones) are compared on the problem's scale, not on their own."""
+    if dtype not in UNIT_ROUNDOFF:
+        raise ValueError(f"dtype {dtype!r}; known: {', '.join(UNIT_ROUNDOFF)}")
+    if not cond >= 1.0:
+        raise ValueError(f"cond {cond!r} must be >= 1")
+    rtol = 64 * UNIT_ROUNDOFF[dtype] * cond
+    return {"rtol": rtol, "atol": rtol * scale}
 
 
 def random_problem(n: int, d: int, seed: int, noise: float = 0.1):

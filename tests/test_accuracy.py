@@ -12,8 +12,8 @@ import pytest
 
 import kernels
 from benchmarks import accuracy_experiments as accuracy
-from kernels import REGISTRY, AccuracyWarning, InputError, SingularDesignError, datasets, fit
 from benchmarks.accuracy_experiments import lre
+from kernels import REGISTRY, AccuracyWarning, InputError, SingularDesignError, datasets, fit
 from kernels.backends.exact_rational import MAX_WORK, exact_lstsq, fit_exact
 from kernels.backends.qr_householder import qr_solve
 from tests.helpers import kernel_params
@@ -176,7 +176,7 @@ def _cases():
         for level in accuracy.SWEEP_LEVELS[family]:
             X, y = accuracy.sweep_problem(family, level, n=120, seed=3)
             yield f"{family}={level:g}", X, y, True, np.array([float(v) for v in exact_lstsq(X, y, True)])
-    for offset in (3.0, 300.0):  # no intercept, d = 10: the paths that hand XᵀX to BLAS
+    for offset in (3.0, 300.0):  # no intercept, d = 10: uncentred products, where an offset costs digits
         ds = datasets.make_regression(2000, 10, offset=offset, collinearity=0.9, seed=7, cache=False)
         yield (f"no-intercept offset={offset:g}", ds.X, ds.y, False,
                np.array([float(v) for v in exact_lstsq(ds.X, ds.y, False)]))

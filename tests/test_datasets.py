@@ -1,9 +1,6 @@
 """Data loading: the data directory setting, clear errors for missing or malformed files, seeded generators."""
 from __future__ import annotations
 
-import json
-import shutil
-
 import numpy as np
 import pytest
 
