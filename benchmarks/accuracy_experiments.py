@@ -33,8 +33,8 @@ descent's distance from the least-squares solution. Each function takes seconds.
 from __future__ import annotations
 
 import math
-from fractions import Fraction
 import warnings
+from fractions import Fraction
 
 import numpy as np
 

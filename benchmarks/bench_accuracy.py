@@ -16,7 +16,7 @@ from kernels.datasets import load_nist, make_regression, nist_problems
 from kernels.errors import DataFileError, KernelError
 
 from .accuracy_experiments import lre
-from .common import EPOCHS, PROFILE, BATCH_SIZE, LEARNING_RATES, get, kernel_names
+from .common import BATCH_SIZE, EPOCHS, LEARNING_RATES, PROFILE, get, kernel_names
 
 _NO_NIST = "(NIST data not found)"
 _REFUSED = "refused: "

@@ -59,7 +59,8 @@ def _read(xf, y, d, nparts):
 
 
 def read_once(X: np.ndarray, y: np.ndarray, threads: int | None = None) -> float:
-    """Read every value of X (n, d) and y (n,) once, on every thread; returns their sum so the read cannot be skipped."""
+    """Read every value of X (n, d) and y (n,) once, on every thread; returns their sum (so the read is not
+    skipped)."""
     X = np.ascontiguousarray(X)
     if X.ndim == 1:
         X = X[:, None]

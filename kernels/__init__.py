@@ -11,8 +11,16 @@ import warnings
 import numpy as np
 
 from .contract import ALGORITHMS, FitResult, Kernel, Options
-from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError,
-                     SingularDesignError, UnavailableKernelError, UnknownKernelError)
+from .errors import (
+    AccuracyWarning,
+    DataFileError,
+    DivergenceError,
+    InputError,
+    KernelError,
+    SingularDesignError,
+    UnavailableKernelError,
+    UnknownKernelError,
+)
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
 from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
 

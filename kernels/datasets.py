@@ -71,7 +71,8 @@ def read_csv_columns(path: str | os.PathLike, columns=None, target=None) -> tupl
         # blank lines kept as empty rows, then dropped, so the frame's index + 2 is the line in the file
         frame = pd.read_csv(path, skip_blank_lines=False)
     except Exception as exc:  # pandas raises several parser errors; name the file whatever it was
-        raise DataFileError(f"cannot read {path} as CSV: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+        why = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataFileError(f"cannot read {path} as CSV: {why}") from None
     frame = frame.dropna(how="all")
     frame = frame.loc[:, [c for c in frame.columns if not str(c).startswith("Unnamed")]]
     target = target if target is not None else frame.columns[-1]
@@ -133,7 +134,8 @@ def load_advertising(scaled: bool = True, features=("TV",), data_dir_override=No
 
 
 def nist_certified(data_dir_override=None) -> dict:
-    path = _require(data_dir(data_dir_override) / "nist" / "certified.json", "NIST certified values (nist/certified.json)")
+    path = _require(data_dir(data_dir_override) / "nist" / "certified.json",
+                    "NIST certified values (nist/certified.json)")
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:

@@ -15,7 +15,6 @@ from .build import Report, write_png_files
 from .output import PAGE, check_out, new_folder, point_latest, write_index
 from .results import ReportError, load_run
 
-
 # Exit codes: 0 written; 2 refused (bad --out, unreadable or missing results; argparse's usage errors too),
 # with one line on stderr naming the problem; 130 interrupted.
 EXIT_REFUSED, EXIT_INTERRUPTED = 2, 130

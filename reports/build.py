@@ -89,7 +89,8 @@ class Report(RecordedSections):
         if rows:
             budget = f"{prof['fit_budget_s']:g} s (profile {prof['name']})" if prof else "the profile's budget"
             html += "<h3>Where the slow kernels stop</h3>" + p(
-                f"A fit whose time, extrapolated from one-epoch fits on up to 200,000 rows, would exceed {budget} is skipped "
+                "A fit whose time, extrapolated from one-epoch fits on up to 200,000 rows, would exceed "
+                f"{budget} is skipped "
                 "(benchmarks/common.py), and so is a size whose data would not fit in the memory available. "
                 "The pure-Python loops, and the per-row loops of the other backends, stop here:") + table(
                 ["kernel", "d", "largest n run", "skipped n"], rows)

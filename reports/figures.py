@@ -85,10 +85,10 @@ def time_vs_n(run: Run) -> plt.Figure | None:
     for j, algo in enumerate(algos):
         handles, labels = [], []
         for i in range(len(ds)):
-            for h, l in zip(*axes[i][j].get_legend_handles_labels()):
-                if l not in labels:
-                    handles.append(h)
-                    labels.append(l)
+            for handle, label in zip(*axes[i][j].get_legend_handles_labels()):
+                if label not in labels:
+                    handles.append(handle)
+                    labels.append(label)
         axes[-1][j].legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1,
                            frameon=False)
     fig.suptitle("Time against data size (log-log); gradient descent per epoch; dashed black: the read floor",
@@ -187,7 +187,8 @@ def coef_error(run: Run) -> plt.Figure | None:
     ax.set_xscale("log")
     ax.set_yticks(range(len(ks)), ks)
     ax.invert_yaxis()
-    ax.set_xlabel("max |β − β_statsmodels| / max |β_statsmodels|  (log scale; statsmodels is a reference, not the truth)")
+    ax.set_xlabel("max |β − β_statsmodels| / max |β_statsmodels|  "
+                  "(log scale; statsmodels is a reference, not the truth)")
     ax.grid(True, axis="x", alpha=0.35)
     ax.legend(title="synthetic data, d = 10", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Coefficient error against statsmodels")
@@ -202,7 +203,7 @@ def speed_accuracy(run: Run, n: int, d: int) -> tuple[plt.Figure | None, dict]:
     for k in A.kernels(run):
         if A.algorithm(k) != "ols":
             continue
-        t, (acc, _, total) = A.fit_time(run, k, n, d), A.mean_lre(run, k)
+        t, (acc, _, _) = A.fit_time(run, k, n, d), A.mean_lre(run, k)
         if t is not None and acc is not None:
             ols.append((k, t, acc))
     if ols:

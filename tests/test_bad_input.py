@@ -10,8 +10,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import InputError, REGISTRY, SingularDesignError, UnknownKernelError, fit
-from kernels import validation
+from kernels import REGISTRY, InputError, SingularDesignError, UnknownKernelError, fit, validation
 from kernels.contract import ALGORITHMS, ITERATIVE
 from tests.helpers import kernel_params, random_problem
 
@@ -267,7 +266,8 @@ def test_work_beyond_the_limit_is_refused_with_the_most_epochs_that_fit(name, mo
 
 def test_the_real_work_limit():
     X, y = good(n=200_001, d=4)  # 1,000,005 values an epoch: 1e7 epochs is just over 1e13
-    with pytest.raises(InputError, match=r"10000000 epochs over 200001 rows x 4 column.*1e\+13.*at most 9999950 epochs"):
+    with pytest.raises(InputError,
+                       match=r"10000000 epochs over 200001 rows x 4 column.*1e\+13.*at most 9999950 epochs"):
         fit(X, y, kernel="gd/numba-gram", epochs=10_000_000, tol=0)
 
 

@@ -17,8 +17,16 @@ from kernels.contract import ITERATIVE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import (base, bench_accuracy, bench_compile, bench_memory, bench_time, common,  # noqa: E402
-                        peak_memory, run_record)
+from benchmarks import (  # noqa: E402
+    base,
+    bench_accuracy,
+    bench_compile,
+    bench_memory,
+    bench_time,
+    common,
+    peak_memory,
+    run_record,
+)
 
 
 def test_every_registered_kernel_is_benchmarked():
@@ -162,7 +170,6 @@ def test_peak_memory_sees_a_temporary_and_not_what_was_there_before():
     extra = peak_memory.peak_extra_bytes(lambda: np.ones(6_000_000).sum())  # a 48 MB temporary
     assert 40e6 < extra < 60e6
     assert peak_memory.peak_extra_bytes(lambda: held[:10].sum()) < 8e6
-    del held
 
 
 @pytest.mark.skipif(peak_memory.supported() is not None, reason="needs Linux's /proc/self/clear_refs")

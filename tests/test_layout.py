@@ -120,8 +120,6 @@ def test_no_import_reaches_up_a_layer(graph):
     assert reaching_up(graph) == []
 
 
-@pytest.mark.xfail(strict=True, reason="reports/ still imports kernels and benchmarks (analysis, build, machine); "
-                   "the report branch that makes it read asv results only removes them: then drop this mark")
 def test_the_report_imports_neither_kernels_nor_benchmarks(graph):
     assert report_imports_below(graph) == []
 

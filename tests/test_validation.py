@@ -8,8 +8,15 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import (DivergenceError, InputError, REGISTRY, SingularDesignError, UnavailableKernelError,
-                     UnknownKernelError, fit)
+from kernels import (
+    REGISTRY,
+    DivergenceError,
+    InputError,
+    SingularDesignError,
+    UnavailableKernelError,
+    UnknownKernelError,
+    fit,
+)
 from tests.helpers import kernel_params, random_problem
 
 
@@ -93,8 +100,8 @@ LAYOUTS = {
 def test_compiled_scan_agrees_with_the_numpy_scan(layout, dtype, d):
     """The compiled one-pass scan (several bands, one per thread) and the NumPy fallback find the same
     non-finite values, and identical columns get identical fingerprints in both."""
-    from kernels.validation_scan import _scan, column_scan
     from kernels.validation import _numpy_scan
+    from kernels.validation_scan import _scan, column_scan
     rng = np.random.default_rng(3)
     X = rng.standard_normal((50_003, d)).astype(dtype)  # band lengths that 4 does not divide: every remainder
     if d > 1:
@@ -203,7 +210,8 @@ def test_unavailable_backend_says_why():
     cuda = [b for b, why in kernels.UNAVAILABLE.items() if b == "torch-cuda"]
     if not cuda:
         pytest.skip("torch-cuda is available here")
-    with pytest.raises(UnavailableKernelError, match=r"'ols/torch-cuda' is not available here: torch-cuda: no CUDA device"):
+    with pytest.raises(UnavailableKernelError,
+                       match=r"'ols/torch-cuda' is not available here: torch-cuda: no CUDA device"):
         fit(*good(), kernel="ols/torch-cuda")
 
 

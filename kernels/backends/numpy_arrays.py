@@ -6,10 +6,10 @@ BACKENDS = ("numpy",)  # read by kernels/registry.py before import
 import numpy as np
 
 from ..contract import Options
-from ..numerics.error_bounds import UNIT_ROUNDOFF
-from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.array_descent import gd_epochs, minibatch_epochs, sgd_epochs
+from ..numerics.error_bounds import UNIT_ROUNDOFF
 from ..numerics.iterative import LossTracker, epoch_orders, initial_params
+from ..numerics.normal_equations import ols_result, solve_gram
 from ..registry import register
 
 BOTH = ("float64", "float32")

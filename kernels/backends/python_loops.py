@@ -6,8 +6,8 @@ BACKENDS = ("python",)  # read by kernels/registry.py before import
 
 from ..contract import Options
 from ..numerics.error_bounds import UNIT_ROUNDOFF
-from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.iterative import LossTracker, batches, epoch_orders, initial_params, step_size
+from ..numerics.normal_equations import ols_result, solve_gram
 from ..registry import register
 
 

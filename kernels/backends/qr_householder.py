@@ -11,8 +11,8 @@ residuals are computed in double-double arithmetic.
 3. The intercept K_y + θ₀ - K·θ is formed exactly (fractions) and rounded once.
 
 Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p x BLOCK) memory per thread besides X.
-`digits` is a first-order bound (kernels.numerics.error_bounds.forward_error): input rounding + QR's backward error, the latter
-shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
+`digits` is a first-order bound (kernels.numerics.error_bounds.forward_error): input rounding + QR's backward
+error, the latter shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
 equations' does; cond² enters only through the residual (‖r‖), as it does for every least-squares solver.
 """
 from __future__ import annotations

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from ..contract import Options
-from ..numerics.error_bounds import UNIT_ROUNDOFF
-from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.array_descent import gd_epochs, minibatch_epochs, sgd_epochs
+from ..numerics.error_bounds import UNIT_ROUNDOFF
 from ..numerics.iterative import LossTracker, epoch_orders, initial_params
+from ..numerics.normal_equations import ols_result, solve_gram
 from ..registry import mark_unavailable, register
 from ..threads import get_threads
 
@@ -72,7 +72,8 @@ def _ols(name: str):
                                         u_acc=u, u_input=u, n=X.shape[0], yy=float(yy), x_mean=x_mean,
                                         y_mean=y_mean)
         return ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits)
-    solve.__doc__ = "Normal equations on centred columns as tensor ops (mean, subtract, matmul); d x d solve on the host."
+    solve.__doc__ = ("Normal equations on centred columns as tensor ops (mean, subtract, matmul); "
+                     "d x d solve on the host.")
     return solve
 
 

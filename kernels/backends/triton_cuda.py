@@ -24,10 +24,10 @@ import triton
 import triton.language as tl
 
 from ..contract import Options
-from ..numerics.error_bounds import UNIT_ROUNDOFF
-from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.comoment_merge import merge_groups
+from ..numerics.error_bounds import UNIT_ROUNDOFF
 from ..numerics.iterative import LossTracker, initial_params
+from ..numerics.normal_equations import ols_result, solve_gram
 from ..registry import mark_unavailable, register
 from .torch_tensors import as_tensor
 
