@@ -1,13 +1,21 @@
-"""Time: every kernel's solve across sizes, the machine's read floor, XᵀX by BLAS, and each backend's data
-preparation.
+"""Time: every kernel's solve across sizes, what a user's `fit` call costs around it, the machine's read floor,
+XᵀX by BLAS, the machine's matrix-multiply rate (the compute floor), and each backend's data preparation.
 
-The timed call is `kernel.solve` alone: the conversion or host-to-device transfer (`kernel.prepare`) and any
-JIT compilation happen in setup, and are timed by `Prepare` and `bench_compile` instead.
+Fit times `kernel.solve` alone: the conversion or host-to-device transfer (`kernel.prepare`) and any JIT
+compilation happen in setup, and are timed by `Prepare` and `bench_compile` instead. Call times the whole
+`kernels.fit(X, y, kernel=...)` a user makes: input checks, prepare, solve and the accuracy bound.
 """
 from __future__ import annotations
 
+import time
+import warnings
+
+import numpy as np
+
+import kernels
+
 from .base import KernelBenchmark
-from .common import PROFILE, check_size, data, has_own_prepare, kernel_names
+from .common import PROFILE, call_options, check_size, data, has_own_prepare, kernel_names
 from .floors import read_once
 
 SLOW_FIT_S = 0.5
@@ -15,11 +23,10 @@ _SIZES = list(PROFILE.sizes)
 _FEATURES = sorted(set(PROFILE.features) | set(PROFILE.wide))
 
 
-class Fit(KernelBenchmark):
-    """One fit (intercept included) of every registered kernel; gradient descent at a fixed number of epochs."""
+class _KernelTimed(KernelBenchmark):
+    """Every registered kernel at every (n, d); gradient descent at a fixed number of epochs."""
 
     params = [kernel_names(), _SIZES, _FEATURES]
-    prepared = True
 
     def setup(self, calibrations, name, n, d):
         super().setup(calibrations, name, n, d)
@@ -29,8 +36,32 @@ class Fit(KernelBenchmark):
             self.warmup_time = 0.0
             self.min_run_count = 1
 
+
+class Fit(_KernelTimed):
+    """One fit (intercept included) of every registered kernel on validated, prepared data: the kernel alone."""
+
+    prepared = True
+
     def time_fit(self, calibrations, name, n, d):
         self.solve()
+
+
+class Call(_KernelTimed):
+    """What a user's `kernels.fit(X, y, kernel=name, ...)` costs: the same fit as Fit, with the input checks, the
+    option handling, prepare and the accuracy bound around it. Call / Fit is the price of the call."""
+
+    def setup(self, calibrations, name, n, d):
+        super().setup(calibrations, name, n, d)
+        self.options = call_options(self.kernel, self.opts)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # AccuracyWarning on float64 data is not what is timed here
+            m = min(n, 100_000)  # enough values for fit's compiled input checks to compile (or load) here
+            kernels.fit(self.X[:m], self.y[:m], kernel=name, **self.options)
+
+    def time_call(self, calibrations, name, n, d):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            kernels.fit(self.X, self.y, kernel=self.kernel.name, **self.options)
 
 
 class _BySize:
@@ -69,6 +100,33 @@ class BlasGram(_BySize):
 
     def time_xtx(self, n, d):
         self.X.T @ self.X
+
+
+class ComputeFloor:
+    """The machine's matrix-multiply rate in GFLOP/s: the best of five N x N float64 products by BLAS, on the
+    kernels' threads. Forming the co-moments of n rows and d features costs about n·d(d+1) flops, so
+    n·d(d+1) / rate is the compute floor of OLS at that size; the report divides the OLS times by it."""
+
+    params = [[2_000]]
+    param_names = ["N"]
+    unit = "GFLOP/s"
+    rounds = PROFILE.rounds
+    timeout = 300
+
+    def setup(self, N):
+        rng = np.random.default_rng(0)
+        self.A, self.B = rng.standard_normal((N, N)), rng.standard_normal((N, N))
+        self.A @ self.B  # BLAS's threads started outside the measure
+
+    def track_matmul_gflops(self, N):
+        best = min(_seconds(lambda: self.A @ self.B) for _ in range(5))
+        return 2.0 * N ** 3 / best / 1e9
+
+
+def _seconds(call) -> float:
+    t0 = time.perf_counter()
+    call()
+    return time.perf_counter() - t0
 
 
 def _prepare_backends() -> list[str]:

@@ -51,7 +51,7 @@ class Profile:
 
 
 PROFILES = {
-    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(10,), wide=(),
+    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(1, 10), wide=(),
                      memory_sizes=(100_000, 1_000_000), accuracy_rows=2_000, rounds=1, repeat=(1, 5, 1.0),
                      compile_states=("cold",), fit_budget_s=3.0),
     "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),
@@ -121,6 +121,16 @@ def options(kernel: Kernel, epochs: int = EPOCHS) -> Options:
         return Options()
     return Options(learning_rate=LEARNING_RATES[kernel.algorithm], epochs=epochs, tol=0.0,
                    batch_size=BATCH_SIZE)
+
+
+def call_options(kernel: Kernel, opts: Options) -> dict:
+    """The benchmark's fixed options as keyword arguments of kernels.fit (only those the algorithm takes)."""
+    if kernel.algorithm not in ITERATIVE:
+        return {}
+    named = {"learning_rate": opts.learning_rate, "epochs": opts.epochs, "tol": opts.tol}
+    if kernel.algorithm == "minibatch":
+        named["batch_size"] = opts.batch_size
+    return named
 
 
 def input_bytes(n: int, d: int) -> int:

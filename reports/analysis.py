@@ -11,6 +11,8 @@ import math
 from .results import Run, ok
 
 FIT = "bench_time.Fit.time_fit"
+CALL = "bench_time.Call.time_call"  # the whole kernels.fit call a user makes
+COMPUTE = "bench_time.ComputeFloor.track_matmul_gflops"  # the machine's matrix-multiply rate
 FLOOR = "bench_time.ReadFloor.time_read_once"
 GRAM = "bench_time.BlasGram.time_xtx"  # XᵀX by BLAS: the yardstick of OLS at d > 1
 PREPARE = "bench_time.Prepare.time_prepare"
@@ -73,6 +75,18 @@ def gram_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
         return None
     t, g = fit_time(run, kernel, n, d), run.value(GRAM, n, d)
     return t / g if t is not None and g else None
+
+
+def call_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
+    """A user's whole fit call over the kernel's own time (same run, same n and d): the price of the call."""
+    t, c = run.value(FIT, kernel, n, d), run.value(CALL, kernel, n, d)
+    return c / t if t and c is not None else None
+
+
+def compute_floor(run: Run, n: int, d: int) -> float | None:
+    """Seconds of n·d(d+1) flops (forming the co-moments of n rows, d features) at the run's matmul rate."""
+    rates = [v for v in run.values.get(COMPUTE, {}).values() if ok(v) and v > 0]
+    return n * d * (d + 1) / (max(rates) * 1e9) if rates else None
 
 
 def epochs(run: Run) -> int | None:

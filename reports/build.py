@@ -8,6 +8,7 @@ from pathlib import Path
 
 from . import analysis as A
 from . import figures as F
+from .call_cost import call_cost_section
 from .compare import compare
 from .html import Cell, esc, figure, heat, p, page, table, ul
 from .recorded import RecordedSections
@@ -41,14 +42,6 @@ class Report(RecordedSections):
             body = f'<div class="error">{esc(f"This section failed: {type(exc).__name__}: {exc}")}' \
                    f"<pre>{esc(traceback.format_exc(limit=4))}</pre></div>"
         self.sections.append((anchor, heading, body))
-
-    def _d_main(self) -> int | None:
-        """The d the tables use: the largest d every algorithm ran at (10 in the profiles)."""
-        ds = sorted(d for d in A.params_of(self.run, A.FIT, "d") if isinstance(d, int))
-        common = [d for d in ds if all(
-            any(self.run.value(A.FIT, k, n, d) is not None for n in A.params_of(self.run, A.FIT, "n"))
-            for k in A.kernels(self.run) if A.algorithm(k) in A.ITERATIVE)]
-        return (common or ds or [None])[-1]
 
     # -- sections --------------------------------------------------------------------------------
     def summary(self) -> str:
@@ -96,10 +89,21 @@ class Report(RecordedSections):
                 ["kernel", "d", "largest n run", "skipped n"], rows)
         return html
 
+    def _ds(self) -> list[int]:
+        """The d the speed tables show: every d each iterative algorithm ran at (1 and 10 in the profiles)."""
+        ds = sorted(d for d in A.params_of(self.run, A.FIT, "d") if isinstance(d, int))
+        common = [d for d in ds if all(
+            any(self.run.value(A.FIT, k, n, d) is not None for n in A.params_of(self.run, A.FIT, "n"))
+            for k in A.kernels(self.run) if A.algorithm(k) in A.ITERATIVE)]
+        return common or ds[-1:]
+
     def speedup_section(self) -> str:
+        sizes = sorted(A.params_of(self.run, A.FIT, "n"))
+        return "".join(f"<h3>d = {d}</h3>" + self._speedups(d, sizes) for d in self._ds()) + \
+            self._gram_tables(sizes)
+
+    def _speedups(self, d: int, sizes: list[int]) -> str:
         r = self.run
-        d = self._d_main()
-        sizes = sorted(A.params_of(r, A.FIT, "n"))
         html = p(f"d = {d}. A cell is the reference's time divided by the kernel's at that n: above 1 the kernel "
                  "is faster (green), below 1 slower (red). Gradient descent per epoch.")
         for algo in A.ALGORITHMS:
@@ -124,9 +128,9 @@ class Report(RecordedSections):
                             s = tr / t
                             row.append(Cell(f"{s:.3g}×", "better" if s > 1 else "worse"))
                     rows.append(row)
-                html += f"<h3>{esc(algo)}: speed-up against {esc(ref)}</h3>" + table(
+                html += f"<h4>{esc(algo)}: speed-up against {esc(ref)}</h4>" + table(
                     ["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], rows)
-        html += "<h3>Time as a multiple of the read floor</h3>" + p(
+        html += "<h4>Time as a multiple of the read floor</h4>" + p(
             f"d = {d}. 1× would mean the kernel costs one read of the data; gradient descent per epoch. At small "
             "n the floor is mostly the start of its parallel loop, so a serial kernel can come in below 1×. "
             "The floor is the CPU's: GPU kernels show — (their floor is the device's memory; "
@@ -142,7 +146,7 @@ class Report(RecordedSections):
             rows.append(row)
         floor_row = ["read floor (seconds)"] + [A.human_seconds(A.floor_time(r, n, d)) for n in sizes]
         html += table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], [floor_row] + rows)
-        return html + self._gram_tables(sizes)
+        return html
 
     def _gram_tables(self, sizes: list[int]) -> str:
         """OLS at d > 1 against XᵀX by BLAS, one table per d the run timed it at."""
@@ -155,13 +159,22 @@ class Report(RecordedSections):
             "For d > 1 an OLS fit does O(n d²) arithmetic, so one read of the data is no longer its limit; the "
             "yardstick is BLAS forming XᵀX alone (X.T @ X, syrk), timed in the same run on the same data. A "
             "cell is the kernel's time over that one: at 1× a fit costs no more than its products by BLAS.")
+        rate = max((v for v in r.values.get(A.COMPUTE, {}).values() if ok(v)), default=None)
+        html += p("The compute floor is n·d(d+1) flops (forming the co-moments) at this machine's matrix-multiply "
+                  "rate, " + (f"{rate:.3g} GFLOP/s in this run (the best of five 2000 x 2000 products by BLAS)"
+                              if rate else "not measured in this run") + "; the second figure of a cell is the "
+                  "kernel's time over it: 1× would be every flop at that rate.")
         for d in ds:
-            rows = [["XᵀX by BLAS (seconds)"] + [A.human_seconds(r.value(A.GRAM, n, d)) for n in sizes]]
+            rows = [["XᵀX by BLAS (seconds)"] + [A.human_seconds(r.value(A.GRAM, n, d)) for n in sizes],
+                    ["compute floor (seconds)"] + [A.human_seconds(A.compute_floor(r, n, d)) for n in sizes]]
             for k in ols:
                 row = [k]
                 for n in sizes:
-                    m = A.gram_multiple(r, k, n, d)
-                    row.append(Cell(f"{m:.3g}×") if m is not None else Cell("—", "muted"))
+                    m, t, c = A.gram_multiple(r, k, n, d), A.fit_time(r, k, n, d), A.compute_floor(r, n, d)
+                    text = f"{m:.3g}×" if m is not None else "—"
+                    if t is not None and c:
+                        text += f" · {t / c:.3g}× compute"
+                    row.append(Cell(text) if m is not None else Cell(text, "muted"))
                 rows.append(row)
             html += f"<h4>d = {d}</h4>" + table(["kernel"] + [f"n = {A.human_n(n)}" for n in sizes], rows)
         return html
@@ -311,6 +324,7 @@ class Report(RecordedSections):
         self._section("summary", "Summary", self.summary)
         self._section("time", "Time against data size", self.time_section)
         self._section("speedups", "Speed-ups and the floor", self.speedup_section)
+        self._section("call", "What a fit call costs around the kernel", lambda: call_cost_section(self.run))
         self._section("prepare", "Compilation and data preparation", self.prepare_section)
         self._section("memory", "Peak memory", self.memory_section)
         self._section("accuracy", "Accuracy", self.accuracy_section)
