@@ -73,31 +73,80 @@ def lre(estimate, certified) -> float:
     return max(0.0, min(MAX_LRE, worst))
 
 
-def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = False):
-    """A Filip-like problem: y = a degree-10 polynomial in x + noise, written as decimal text (10 and 5 digits).
+def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = False, noise: float = 0.003):
+    """A Filip-like problem: y = a polynomial of `degree` (<= 10) in x + noise, as decimal text (10 and 5 digits).
 
     exact=False: X = powers of x formed in float64 (what float64 kernels see); exact=True: object arrays of
-    Fractions, powers formed exactly. certified: the exact solution of the decimal data, rounded once. O(n d²).
+    Fractions, powers formed exactly. noise: its standard deviation (absolute). certified: the exact solution
+    of the decimal data, rounded once. O(n d²).
     """
-
-
-
     rng = np.random.default_rng(seed)
     x = -(3.1 + 5.7 * rng.random(n))
     x_text = [f"{v:.9e}" for v in x]
-    y_value = np.polyval(_HARD_COEF[::-1], x) + 0.003 * rng.standard_normal(n)
+    y_value = np.polyval(_HARD_COEF[degree::-1], x) + noise * rng.standard_normal(n)
     y_text = [f"{v:.4e}" for v in y_value]
-    xe, ye = [Fraction(t) for t in x_text], np.array([Fraction(t) for t in y_text], dtype=object)
+    xe = [Fraction(t) for t in x_text]
     Xe = np.array([[xi ** k for k in range(1, degree + 1)] for xi in xe], dtype=object)
-    certified = np.array([float(b) for b in exact_lstsq(Xe, ye, True)])
-    names = tuple("x" if k == 1 else f"x^{k}" for k in range(1, degree + 1))
-    meta = {"degree": degree, "intercept": True, "difficulty": "higher (synthetic)", "n": n, "seed": seed,
-            "model": f"polynomial in x of degree {degree} (synthetic, Filip-like)"}
-    if exact:
-        return Dataset(SYNTHETIC, Xe, ye, names, certified=certified, meta=meta)
     xf = np.array([float(t) for t in x_text])
     X = np.column_stack([xf ** k for k in range(1, degree + 1)])
-    return Dataset(SYNTHETIC, X, np.array([float(t) for t in y_text]), names, certified=certified, meta=meta)
+    meta = {"degree": degree, "intercept": True, "difficulty": "higher (synthetic)", "n": n, "seed": seed,
+            "model": f"polynomial in x of degree {degree} (synthetic, Filip-like)"}
+    name = SYNTHETIC if (degree, noise) == (10, 0.003) else f"HardPoly{degree}" + (
+        "" if noise == 0.003 else f"~noise{noise:.0e}")
+    return _decimal_problem(name, X, Xe, y_text, True, meta, exact)
+
+
+def _decimal_problem(name, X, Xe, y_text, fit_intercept: bool, meta: dict, exact: bool) -> Dataset:
+    """A Dataset whose y is decimal text: certified = the exact solution of (Xe, y as written), rounded once."""
+    ye = np.array([Fraction(t) for t in y_text], dtype=object)
+    certified = np.array([float(b) for b in exact_lstsq(Xe, ye, fit_intercept)])
+    names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
+    if exact:
+        return Dataset(name, Xe, ye, names, fit_intercept=fit_intercept, certified=certified, meta=meta)
+    return Dataset(name, X, np.array([float(t) for t in y_text]), names, fit_intercept=fit_intercept,
+                   certified=certified, meta=meta)
+
+
+# Generated problems beside NIST's: its visible designs with residuals far larger than the signal's spread,
+# and Filip-like polynomials of several degrees. (design, degree or None, noise relative to the signal's spread)
+NOISE = 1e3
+GENERATED = tuple(f"{d}~noise1e3" for d in ("Norris", "Pontius", "NoInt1", "NoInt2", "Longley", "Wampler1")) + (
+    "Wampler1-deg10~noise1e3", "HardPoly6", "HardPoly8", "HardPoly6~noise1e3", "HardPoly8~noise1e3",
+    "HardPoly10~noise1e3")
+
+
+def generated_problem(name: str, exact: bool = False, seed: int = 0) -> Dataset:
+    """One of GENERATED (or any "<NIST design>[-deg<k>]~noise<level>", "HardPoly<k>[~noise<level>]"), seeded.
+
+    A NIST design keeps its X (degree k: powers 1..k of its x); y = the certified model on that X + level x
+    the spread of the model's values x N(0, 1), written with 13 significant digits. O(n p²) exact work.
+    """
+    base, _, noise = name.partition("~noise")
+    level = float(noise) if noise else 0.0
+    if base.startswith("HardPoly"):
+        degree = int(base[len("HardPoly"):])
+        spread = 1.0
+        if level:  # the polynomial's own spread over the design, so the noise is `level` times the signal
+            spread = float(np.std(np.polyval(_HARD_COEF[degree::-1], -(3.1 + 5.7 * np.linspace(0, 1, 82)))))
+        ds = hard_polynomial(degree, seed=seed, exact=exact, noise=level * spread if level else 0.003)
+        ds.name = name
+        return ds
+    design, _, deg = base.partition("-deg")
+    Pe, Pf = load_nist(design, exact=True), load_nist(design)
+    Xe, X = Pe.X, Pf.X
+    beta = [Fraction(b) for b in Pe.meta["beta"]]
+    if deg:  # the design's x to a higher degree: the same x values, more powers (exact and in float64)
+        k = int(deg)
+        Xe = np.array([[r[0] ** j for j in range(1, k + 1)] for r in Pe.X.tolist()], dtype=object)
+        X = np.column_stack([Pf.X[:, 0] ** j for j in range(1, k + 1)])
+        beta = beta + [Fraction(0)] * (k + int(Pe.fit_intercept) - len(beta))
+    b0, bs = (beta[0], beta[1:]) if Pe.fit_intercept else (Fraction(0), beta)
+    signal = np.array([float(b0 + sum((v * b for v, b in zip(r, bs)), Fraction(0))) for r in Xe.tolist()])
+    spread = float(np.std(signal)) if Pe.fit_intercept else float(np.sqrt(np.mean(signal ** 2)))
+    z = np.random.default_rng(seed).standard_normal(len(signal))
+    y_text = [f"{v:.12e}" for v in signal + level * spread * z]
+    meta = {**Pe.meta, "difficulty": "generated", "model": f"{Pe.meta['model']}; noise {level:g} x the signal"}
+    return _decimal_problem(name, X, Xe, y_text, Pe.fit_intercept, meta, exact)
 
 
 def _problems(synthetic: bool):
