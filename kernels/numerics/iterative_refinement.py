@@ -35,7 +35,8 @@ def refine(theta: list, step: Callable[[list], np.ndarray], contraction: float, 
 
     A correction larger than the one before is not applied (the iteration diverges there); one that shrank by
     less than half ends the loop unconverged. Converged: ‖error‖ <= c/(1 - c)·‖scale∘δ_last‖ + the rounding
-    of theta to float64."""
+    of theta to float64, c the a-priori bound where it is below 1/2, else (where the bound proves nothing,
+    e.g. cond² times the solver's error above 1) the largest ratio observed over at least two ratios."""
     prev, worst, steps, last = math.inf, 0.0, 0, None
     for k in range(max_steps):
         delta = np.asarray(step(theta), dtype=np.float64)
@@ -50,7 +51,9 @@ def refine(theta: list, step: Callable[[list], np.ndarray], contraction: float, 
         steps, last = steps + 1, nu
         if ratio > 0.5:
             break
-        c = max(contraction, worst)
+        # The a-priori bound where it proves contraction; else, after two observed ratios, the worst of them
+        # (corrections that keep shrinking geometrically: the gradient, exact to u², goes to zero).
+        c = max(contraction, worst) if contraction < 0.5 else (worst if k >= 2 else math.inf)
         th = np.array([float(t) for t in theta])
         if nu == 0.0 or (c < 0.5 and np.all(c * np.abs(delta) <= U64 / 8 * np.abs(th))):
             return Refinement(theta, steps, c, True, c / (1.0 - c) * nu)

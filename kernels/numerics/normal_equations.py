@@ -154,3 +154,34 @@ def ols_result(kernel: str, beta, x_mean=None, y_mean: float = 0.0, *, cond: flo
         intercept = 0.0 if x_mean is None else float(y_mean - np.dot(np.asarray(x_mean, dtype=np.float64), beta))
     return FitResult(intercept=intercept, coef=beta.copy(), kernel=kernel, cond=cond, digits=digits,
                      timings=dict(timings or {}))
+
+
+def refined_digits(G, c, *, n: int, yy: float, x_mean, y_mean: float, params, u_input: float, refinement,
+                   u_acc: float = U64) -> float:
+    """Digits of a result refined to convergence (numerics.iterative_refinement) from the centred G, c: the
+    input's rounding at the refined params, plus what the last correction says is left (norm-wise over
+    θ = (intercept, β) measured as ‖(√n, s)∘δ‖, spread to every component), plus the floor of a step whose
+    residuals and gradient are double-double (relative u² each, γ_n² for the sums). O(d³)."""
+    G = np.asarray(G, dtype=np.float64).reshape(len(params) - int(x_mean is not None), -1)
+    s, Gs = scale_columns(G, "refinement")
+    centred = x_mean is not None
+    params = np.asarray(params, dtype=np.float64)
+    beta = params[1:] if centred else params
+    beta_s = beta * s
+    cs = np.asarray(c, dtype=np.float64).reshape(-1) / s
+    rho, y_norm, yc_norm = norms(n, x_mean, y_mean, yy, s)
+    ab = np.abs(beta_s)
+    r2 = yy - float(beta_s @ cs)
+    r_norm = math.sqrt(max(r2, 0.0) + (gamma(n, u_acc) + 4 * len(s) * U64) * (yy + float(ab @ np.abs(cs))))
+    common = dict(n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm)
+    b_in = u_input * (y_norm + float(rho @ ab)) / math.sqrt(n) if centred else 0.0
+    e_in = forward_error(Gs, s, beta_s, eta=u_input * rho, eta_y=u_input * y_norm, eps_g=0.0, b_extra=b_in,
+                         **common)
+    floor = 8 * U64 ** 2 + gamma(n, U64) ** 2
+    e_floor = forward_error(Gs, s, beta_s, eta=0.0, eta_y=0.0, eps_g=0.0, eta_r=floor,
+                            b_extra=floor * r_norm / math.sqrt(n), **common)
+    left = refinement.error
+    rows = 1.0 / s
+    if centred:
+        rows = np.concatenate([[1.0 / math.sqrt(n) + float(np.linalg.norm(np.asarray(x_mean) / s))], rows])
+    return digits_of(params, e_in + e_floor + left * rows)
