@@ -11,14 +11,15 @@ import warnings
 import numpy as np
 
 from .contract import ALGORITHMS, FitResult, Kernel, Options
-from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError,
+from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError, RangeError,
                      SingularDesignError, UnavailableKernelError, UnknownKernelError)
+from .scaling import rescaled, unscale
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
 from .validation import check_options, check_xy
 
 __all__ = [
     "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",
-    "AccuracyWarning", "DataFileError", "DivergenceError", "InputError", "KernelError",
+    "AccuracyWarning", "DataFileError", "DivergenceError", "InputError", "KernelError", "RangeError",
     "SingularDesignError", "UnavailableKernelError", "UnknownKernelError", "WARN_DIGITS",
 ]
 
@@ -42,7 +43,14 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     if k.sync:
         k.sync()
     t1 = time.perf_counter()
-    result = k.solve(data, fit_intercept, opts)
+    try:
+        result = k.solve(data, fit_intercept, opts)
+    except RangeError:
+        if k.algorithm != "ols":
+            raise
+        # Squares over- or underflowed: the same fit in other units (powers of two, exact), a second try.
+        Xs, ys, ex, ey = rescaled(X, y)
+        result = unscale(k.solve(k.prepare(Xs, ys, opts), fit_intercept, opts), ex, ey, k.name)
     t2 = time.perf_counter()
     result.kernel = k.name
     result.timings.setdefault("prepare", t1 - t0)

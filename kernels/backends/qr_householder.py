@@ -26,12 +26,14 @@ import numpy as np
 from numba import njit, prange
 
 from ..contract import FitResult, Options
-from ..errors import InputError, SingularDesignError
+from ..errors import RangeError, SingularDesignError, UnderflowError
 from ..numerics.double_double import dd_add, dot2, two_prod, two_sum
-from ..numerics.error_bounds import U64, digits_of, forward_error, gamma
+from ..numerics.error_bounds import U64, digits_of, forward_error, gamma, param_scales
 from ..numerics.iterative_refinement import Refinement, refine
+from ..numerics.normal_equations import TINY
 from .exact_rational import _bareiss_solve
 from ..registry import register
+from ..scaling import rescaled, unscale
 from ..threads import numba_threads
 
 BLOCK = 512  # rows per Householder block: p x BLOCK float64 stays in L2
@@ -176,13 +178,17 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
     else:
         R = np.linalg.qr(_fold_bands(X, y, K, Ky, fit_intercept, nparts, BLOCK).reshape(-1, q + 1), mode="r")
     if not np.all(np.isfinite(R)):
-        raise InputError("ols/qr: the values are too large to square in float64 (overflow); rescale X and y")
+        raise RangeError("ols/qr: the values are too large to square in float64 (overflow); rescale X and y "
+                         "(fit() does, by a power of two)")
     R11 = R[:q, :q]
     sA = np.linalg.norm(R11, axis=0)  # column norms of A = [1, X - K]
-    if not np.all(sA > 0):
-        raise SingularDesignError(
-            f"ols/qr: column {int(np.argmin(sA)) - off} has no variance left in float64 (its values' squares "
-            "underflow, or it is a copy of the intercept); rescale it or drop it")
+    yw2 = float(np.sum(R[:, q] ** 2))  # ‖y - K_y‖²: below TINY (and not exactly 0, a constant y) is underflow
+    if not np.all(sA ** 2 >= TINY) or 0 < yw2 < TINY:
+        j = int(np.argmin(sA)) - off if not np.all(sA ** 2 >= TINY) else "y"
+        err = UnderflowError if j != "y" else RangeError
+        raise err(f"ols/qr: column {j} has no variance left in float64 (the squares of its values less a shift "
+                  "underflow): its values are too small to square (fit() rescales them by a power of two and "
+                  "retries), or it is a copy of the intercept")
     sv = np.linalg.svd(R11 / sA, compute_uv=False)
     kappa_A = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
     if not kappa_A * q * U64 < 0.01:
@@ -323,7 +329,8 @@ def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, refi
                 e_qr = np.minimum(e_qr, c ** refinement.steps * e0 * ws + e_floor)
     sv = np.linalg.svd(F, compute_uv=False)
     cond = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
-    return digits_of(params, e_in + e_qr), cond
+    x_norms = s * rho  # ‖X_j‖
+    return digits_of(params, e_in + e_qr, scales=param_scales(n, y_norm, x_norms, fit_intercept)), cond
 
 
 @register("ols", "qr", dtypes=("float64",),
@@ -340,8 +347,12 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
 
     |p - p*| ≤ |p - p_qr| + |p_qr - p*|, so digits ≥ min(agreement, qr's digits) - log10(2). Costs one ols/qr.
     """
-    ref = qr_solve(np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
-                   fit_intercept)
+    X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
+    try:
+        ref = qr_solve(X, y, fit_intercept)
+    except RangeError:
+        Xs, ys, ex, ey = rescaled(X, y)
+        ref = unscale(qr_solve(Xs, ys, fit_intercept), ex, ey, "ols/qr")
     p = result.params if fit_intercept else result.coef
     pr = ref.params if fit_intercept else ref.coef
     scale = np.where(pr != 0, np.abs(pr), 1.0)
