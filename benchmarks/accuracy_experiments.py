@@ -4,19 +4,23 @@ descent's distance from the least-squares solution. Each function takes seconds.
 
     lre(estimate, certified) -> float
         digits of agreement of the worst coefficient, in [0, 15].
-    hard_polynomial(degree=10, n=82, seed=0, exact=False) -> Dataset
-        a synthetic problem of the kind of NIST's hardest (Filip): a degree-10 polynomial on x in [-8.8, -3.1],
-        from decimal text; `certified` is the exact least-squares solution of the decimal data.
+    hard_polynomial(degree=10, n=82, seed=0, exact=False, noise=0.003) -> Dataset
+        a synthetic problem of the kind of NIST's hardest (Filip): a polynomial (degree <= 10) on x in
+        [-8.8, -3.1], from decimal text; `certified` is the exact least-squares solution of the decimal data.
+    generated_problem(name, exact=False, seed=0) -> Dataset;  GENERATED: the names in the tables
+        NIST's visible designs with residuals 1e3 times the signal's spread, a design to degree 10, and
+        Filip-like polynomials of degree 6 to 10; certified = the exact solution of the decimal data.
     nist_ceilings(synthetic=True) -> {problem: {"float64": LRE, "exact": LRE, "difficulty": str}}
         LRE of the exact least-squares solution of the float64 input (the ceiling of any float64 kernel) and
-        of the exact input (decimal text read exactly, powers formed exactly).
+        of the exact input (decimal text read exactly, powers formed exactly); synthetic: also HardPoly10 and
+        the GENERATED problems.
     nist_table(kernels=None, synthetic=True) -> list of rows
         {"problem", "kernel", "lre", "digits", "warned", "error", "ceiling"} for every OLS kernel x problem
         (float64 input); ols/exact also from the exact input, as kernel "ols/exact (exact input)".
     condition_sweep(kernels=None, families=FAMILIES, n=200, seed=0, levels=None) -> list of rows
         {"family", "level", "cond", "kernel", "dtype", "lre", "digits", "warned", "error"}: LRE against the
         exact solution of each seeded synthetic problem (offset features, near-collinear columns, polynomial
-        degree; levels default to SWEEP_LEVELS), for every OLS kernel and dtype it supports.
+        degree, large residuals; levels default to SWEEP_LEVELS), for every OLS kernel and dtype it supports.
     sweep_problem(family, level, n=200, seed=0) -> (X, y);  condition_number(X, fit_intercept=True) -> float
         one problem of a sweep; the 2-norm condition number of the column-scaled [1, X].
     largest_stable_learning_rate(X=None, y=None, fit_intercept=True) -> dict
@@ -44,7 +48,7 @@ from kernels.datasets import Dataset, load_advertising, load_nist, make_regressi
 from kernels.numerics.iterative import max_stable_learning_rate
 
 MAX_LRE = 15.0  # NIST's convention: agreement beyond ~15 digits is not resolvable in float64
-FAMILIES = ("offset", "collinear", "degree")
+FAMILIES = ("offset", "collinear", "degree", "residual")
 SYNTHETIC = "HardPoly10 (synthetic)"
 # Learning rates for the distance curves, as fractions of the largest stable one (1/λmax).
 LR_FRACTIONS = (0.1, 0.5, 0.9, 0.99)
@@ -150,12 +154,16 @@ def generated_problem(name: str, exact: bool = False, seed: int = 0) -> Dataset:
 
 
 def _problems(synthetic: bool):
-    """(name, float64 Dataset, exact Dataset) for every NIST problem present, and the synthetic one."""
-
-    for name in nist_problems():
+    """(name, float64 Dataset, exact Dataset) for every NIST problem present, then (synthetic) the Filip-like
+    one and the GENERATED problems (those on a NIST design only where its file is present)."""
+    present = set(nist_problems())
+    for name in present:
         yield name, load_nist(name), load_nist(name, exact=True)
     if synthetic:
         yield SYNTHETIC, hard_polynomial(), hard_polynomial(exact=True)
+        for name in GENERATED:
+            if name.startswith("HardPoly") or name.split("~")[0].split("-deg")[0] in present:
+                yield name, generated_problem(name), generated_problem(name, exact=True)
 
 
 def _estimate(ds, result) -> np.ndarray:
@@ -216,7 +224,9 @@ def sweep_problem(family: str, level: float, n: int = 200, seed: int = 0) -> tup
     """One seeded synthetic problem of a family: (X (n, d), y).
 
     offset: 3 standard-normal features + level; collinear: 3 features with correlation 1 - level (level =
-    10^-k); degree: powers 1..level of x uniform on [1, 2] (monomials grow nearly collinear with degree).
+    10^-k); degree: powers 1..level of x uniform on [1, 2] (monomials grow nearly collinear with degree);
+    residual: Wampler's design (x..x^5, x uniform on [0, 20]), y = 1 + x + ... + x^5 + noise of level times
+    the signal's spread (large residuals: what one refinement step of the solution alone cannot remove).
     """
 
     if family == "offset":
@@ -231,6 +241,13 @@ def sweep_problem(family: str, level: float, n: int = 200, seed: int = 0) -> tup
         X = np.column_stack([x ** k for k in range(1, int(level) + 1)])
         y = np.sin(3.0 * x) + 0.01 * rng.standard_normal(n)
         return X, y
+    if family == "residual":
+        rng = np.random.default_rng(seed)
+        x = np.sort(20.0 * rng.random(n))
+        X = np.column_stack([x ** k for k in range(1, 6)])
+        signal = 1.0 + X.sum(axis=1)
+        y = signal + float(level) * float(np.std(signal)) * rng.standard_normal(n)
+        return X, y
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 
 
@@ -238,6 +255,7 @@ SWEEP_LEVELS = {
     "offset": (0.0, 1e2, 1e4, 1e6, 1e8),
     "collinear": (1e-2, 1e-4, 1e-6, 1e-8, 1e-10),
     "degree": (2, 4, 6, 8, 10),
+    "residual": (1e-6, 1e-3, 1.0, 1e3, 1e6),
 }
 
 

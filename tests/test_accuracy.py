@@ -269,7 +269,7 @@ def test_normal_equations_estimate_is_no_longer_optimistic_on_wampler1():
 
 def test_nist_ceilings_cover_every_problem_and_exact_input_lifts_them():
     c = accuracy.nist_ceilings(synthetic=True)
-    assert set(_nist_names()) | {accuracy.SYNTHETIC} == set(c)
+    assert set(_nist_names()) | {accuracy.SYNTHETIC} | set(accuracy.GENERATED) == set(c)
     for name, v in c.items():
         assert v["exact"] >= 12 and v["exact"] >= v["float64"] - 0.5, (name, v)
     assert c[accuracy.SYNTHETIC]["float64"] < 9  # float64 input itself costs digits on a Filip-like problem

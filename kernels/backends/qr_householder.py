@@ -28,7 +28,7 @@ from numba import njit, prange
 from ..contract import FitResult, Options
 from ..errors import RangeError, SingularDesignError, UnderflowError
 from ..numerics.double_double import dd_add, dot2, two_prod, two_sum
-from ..numerics.error_bounds import U64, digits_of, forward_error, gamma, param_scales
+from ..numerics.error_bounds import U64, ZERO_BELOW, digits_of, forward_error, gamma, param_scales
 from ..numerics.iterative_refinement import Refinement, refine
 from ..numerics.normal_equations import TINY
 from .exact_rational import _bareiss_solve
@@ -169,14 +169,16 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
     q = d + off
     if fit_intercept:
         idx = np.linspace(0, n - 1, min(n, PILOT)).astype(np.intp)
-        K, Ky = X[idx].mean(axis=0), float(y[idx].mean())
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum beyond float64 shows as inf in R, named below
+            K, Ky = X[idx].mean(axis=0), float(y[idx].mean())
     else:
         K, Ky = np.zeros(d), 0.0
     if nparts == 1:  # a parallel region costs a thread launch: small problems stay on this thread
         R = np.zeros((q + 1, q + 1))
         _fold_rows(X, y, K, Ky, 0, n, fit_intercept, R, np.empty((q + 1, min(n, BLOCK))))
     else:
-        R = np.linalg.qr(_fold_bands(X, y, K, Ky, fit_intercept, nparts, BLOCK).reshape(-1, q + 1), mode="r")
+        Rs = _fold_bands(X, y, K, Ky, fit_intercept, nparts, BLOCK).reshape(-1, q + 1)
+        R = np.linalg.qr(Rs, mode="r") if np.all(np.isfinite(Rs)) else Rs[:q + 1]
     if not np.all(np.isfinite(R)):
         raise RangeError("ols/qr: the values are too large to square in float64 (overflow); rescale X and y "
                          "(fit() does, by a power of two)")
@@ -303,8 +305,9 @@ def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, refi
     ab = np.abs(beta_s)
     common = dict(n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm, factor=F)
     # Input rounding: each value of X and y within a relative u of the data it stands for.
-    e_in = forward_error(Gs, s, beta_s, eta=U64 * rho, eta_y=U64 * y_norm, eps_g=0.0,
-                         b_extra=U64 * (y_norm + float(rho @ ab)) / math.sqrt(n), **common)
+    u_in = U64  # each value within a relative u of the data it stands for
+    e_in = forward_error(Gs, s, beta_s, eta=u_in * rho, eta_y=u_in * y_norm, eps_g=0.0,
+                         b_extra=u_in * (y_norm + float(rho @ ab)) / math.sqrt(n), **common)
     # QR: column-wise backward error eta_qr on [1, X - K, y - K_y], plus the rounding of X - K.
     e_qr = forward_error(Gs, s, beta_s, eta=(eta_qr + U64) * rho_w,
                          eta_y=(eta_qr + U64) * yw_norm + eta_qr * math.sqrt(n) * abs(theta0), eps_g=0.0,
@@ -355,7 +358,10 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
         ref = unscale(qr_solve(Xs, ys, fit_intercept), ex, ey, "ols/qr")
     p = result.params if fit_intercept else result.coef
     pr = ref.params if fit_intercept else ref.coef
-    scale = np.where(pr != 0, np.abs(pr), 1.0)
+    y_norm = float(np.linalg.norm(y))
+    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, np.linalg.norm(X, axis=0),
+                                                             fit_intercept))
+    scale = np.where(scale > 0, scale, 1.0)
     worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
     agree = -math.log10(worst) if worst > 0 else math.inf
     return min(agree, ref.digits) - math.log10(2.0), ref.cond

@@ -25,6 +25,18 @@ UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
 U64 = UNIT_ROUNDOFF["float64"]
 
 
+def spread(n: float) -> float:
+    """The share of a worst-case sum of n independent roundings that their sum reaches in practice: three
+    standard deviations of a random walk, 3/√n, at most 1. The sums a kernel forms are taken to grow like
+    this (3√n·u, not n·u); the input's own rounding stays worst-case (each value off by a relative u)."""
+    return min(1.0, 3.0 / math.sqrt(n)) if n > 0 else 1.0
+
+
+def growth(n: float) -> float:
+    """Terms whose rounding a sum of n terms effectively accumulates: n·spread(n) = 3√n, at most n."""
+    return n * spread(n)
+
+
 def gamma(k: float, u: float) -> float:
     """Higham's γ_k = k u / (1 - k u): the worst-case relative error of a k-term sum or dot product."""
     return k * u / (1.0 - k * u) if k * u < 0.5 else math.inf

@@ -9,6 +9,7 @@ import numpy as np
 from ..contract import FitResult
 from ..errors import RangeError, SingularDesignError, UnderflowError
 from .error_bounds import ZERO_BELOW, U64, digits_of, forward_error, gamma, norms, param_scales
+from .error_bounds import growth as sum_growth
 
 
 # A sum of squares below this has lost precision to underflow (or is about to): squares of centred values
@@ -95,7 +96,7 @@ def _solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: 
     beta = beta_s / s
 
     centred = x_mean is not None
-    g_acc = gamma(n if growth is None else growth, u_acc)
+    g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
     rho, y_norm, yc_norm = norms(n, x_mean, y_mean, yy, s)
     # ‖r‖² = ‖yc‖² - βsᵀcs cancels when the fit is close; its error is of order γ·‖yc‖², so add that.
     r2 = yy - float(beta_s @ cs)
@@ -135,7 +136,7 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
     beta = beta_s / s
 
     centred = x_mean is not None
-    g_acc = gamma(n if growth is None else growth, u_acc)
+    g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
     if centred:
         rho = math.sqrt(1.0 + n * (x_mean / s) ** 2)
         y_norm, yc_norm = math.sqrt(max(yy, 0.0) + n * y_mean ** 2), math.sqrt(max(yy, 0.0))
