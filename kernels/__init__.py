@@ -13,7 +13,7 @@ import numpy as np
 from .contract import ALGORITHMS, FitResult, Kernel, Options
 from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError, KernelError, RangeError,
                      SingularDesignError, UnavailableKernelError, UnknownKernelError)
-from .scaling import rescaled, unscale
+from .scaling import beyond_float32, rescaled, unscale
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
 from .validation import check_options, check_xy
 
@@ -38,6 +38,10 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     k = get_kernel(kernel)
     X, y = check_xy(X, y, fit_intercept)
     opts = check_options(k, options, X.shape[1], fit_intercept)
+    scaled = None
+    if k.algorithm == "ols" and opts.dtype == "float32" and beyond_float32(X, y):
+        X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units
+        scaled = (ex, ey)
     t0 = time.perf_counter()
     data = k.prepare(X, y, opts)
     if k.sync:
@@ -46,11 +50,14 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     try:
         result = k.solve(data, fit_intercept, opts)
     except RangeError:
-        if k.algorithm != "ols":
+        if k.algorithm != "ols" or scaled is not None:
             raise
         # Squares over- or underflowed: the same fit in other units (powers of two, exact), a second try.
         Xs, ys, ex, ey = rescaled(X, y)
         result = unscale(k.solve(k.prepare(Xs, ys, opts), fit_intercept, opts), ex, ey, k.name)
+    if scaled is not None:
+        result = unscale(result, *scaled, k.name)
+        X, y = np.ldexp(X, scaled[0]), np.ldexp(y, scaled[1])
     t2 = time.perf_counter()
     result.kernel = k.name
     result.timings.setdefault("prepare", t1 - t0)

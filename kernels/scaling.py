@@ -17,6 +17,12 @@ def exponents(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
     return ex, ey
 
 
+def beyond_float32(X: np.ndarray, y: np.ndarray) -> bool:
+    """Whether some value of X or y would overflow float32 (float64 input only; a pass over the data)."""
+    big = float(np.finfo(np.float32).max)
+    return X.dtype == np.float64 and bool(np.max(np.abs(X)) > big or np.max(np.abs(y)) > big)
+
+
 def rescaled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """(X·2^-e, y·2^-e_y, e, e_y): every column and y with its largest magnitude in [1/2, 1)."""
     ex, ey = exponents(X, y)
