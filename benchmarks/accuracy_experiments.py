@@ -156,7 +156,7 @@ def generated_problem(name: str, exact: bool = False, seed: int = 0) -> Dataset:
 def _problems(synthetic: bool):
     """(name, float64 Dataset, exact Dataset) for every NIST problem present, then (synthetic) the Filip-like
     one and the GENERATED problems (those on a NIST design only where its file is present)."""
-    present = set(nist_problems())
+    present = list(nist_problems())
     for name in present:
         yield name, load_nist(name), load_nist(name, exact=True)
     if synthetic:
