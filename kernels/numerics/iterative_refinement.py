@@ -37,7 +37,7 @@ def refine(theta: list, step: Callable[[list], np.ndarray], contraction: float, 
     less than half ends the loop unconverged. Converged: ‖error‖ <= c/(1 - c)·‖scale∘δ_last‖ + the rounding
     of theta to float64, c the a-priori bound where it is below 1/2, else (where the bound proves nothing,
     e.g. cond² times the solver's error above 1) the largest ratio observed over at least two ratios."""
-    prev, worst, steps, last = math.inf, 0.0, 0, None
+    prev, worst, steps = math.inf, 0.0, 0
     for k in range(max_steps):
         delta = np.asarray(step(theta), dtype=np.float64)
         if not np.all(np.isfinite(delta)):
@@ -48,7 +48,7 @@ def refine(theta: list, step: Callable[[list], np.ndarray], contraction: float, 
         ratio = nu / prev if k else 0.0
         worst = max(worst, ratio)
         theta = [t + Fraction(float(d)) for t, d in zip(theta, delta.tolist())]
-        steps, last = steps + 1, nu
+        steps += 1
         if ratio > 0.5:
             break
         # The a-priori bound where it proves contraction; else, after two observed ratios, the worst of them

@@ -2,8 +2,6 @@
 one band of rows per thread; d = 1 has its own vectorised loop. Registers ols/numba and ols/numba-parallel."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
