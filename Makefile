@@ -36,12 +36,14 @@ asv-machine: venv
 	@$(PY) -c '$(MACHINE_KNOWN)' || $(ASV) machine --yes
 
 report: asv-machine
-	@echo "== report 1/3: asv machine record ($$HOME/.asv-machine.json) is in place"
-	@echo "== report 2/3: benchmarks, profile $(LRBENCH_PROFILE) (asv run --python=same), results in .asv/results"
-	@status=0; start=$$(date +%s); \
-	$(ASV) run --python=same --set-commit-hash "$$(git rev-parse HEAD)" || status=$$?; \
+	@echo "== report 1/4: asv machine record ($$HOME/.asv-machine.json) is in place"
+	@echo "== report 2/4: benchmarks, profile $(LRBENCH_PROFILE) (asv run --python=same), results in .asv/results"
+	@status=0; start=$$(date +%s); commit=$$(git rev-parse HEAD); \
+	$(ASV) run --python=same --set-commit-hash "$$commit" || status=$$?; \
 	echo "== benchmarks took $$(( $$(date +%s) - start )) s (asv exit status $$status)"; \
-	echo "== report 3/3: the HTML report"; \
+	echo "== report 3/4: the run record: kernels, profile, machine, accuracy ceilings and sweep, the tutorial"; \
+	$(PY) -m benchmarks.run_record .asv/results --commit "$$commit" || exit $$?; \
+	echo "== report 4/4: the HTML report"; \
 	$(PY) -m reports .asv/results --out reports/out || exit $$?; \
 	echo "== report: $(CURDIR)/reports/out/latest/report.html"; \
 	exit $$status

@@ -12,10 +12,10 @@ import warnings
 import numpy as np
 
 from kernels import fit
-from kernels.accuracy import lre
 from kernels.datasets import load_nist, make_regression, nist_problems
 from kernels.errors import DataFileError, KernelError
 
+from .accuracy_experiments import lre
 from .common import EPOCHS, PROFILE, BATCH_SIZE, LEARNING_RATES, get, kernel_names
 
 _NO_NIST = "(NIST data not found)"

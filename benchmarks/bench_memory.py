@@ -8,35 +8,30 @@ for CUDA kernels the device allocator's peak is added. See docs/benchmarks.md.
 from __future__ import annotations
 
 from . import peak_memory
-from .common import (MEMORY_FEATURES, PROFILE, Estimates, check_budget, check_size, data, get, input_bytes,
-                     kernel_names, options, warm_up)
+from .base import KernelBenchmark
+from .common import MEMORY_FEATURES, PROFILE, input_bytes, kernel_names
 
 
-class PeakMemory(Estimates):
+class PeakMemory(KernelBenchmark):
     """Extra peak memory of one fit (prepare + solve) over the input X (n, 10) and y, in multiples of it."""
 
     param_names = ["kernel", "n"]
     params = [kernel_names(), list(PROFILE.memory_sizes)]
+    features = MEMORY_FEATURES
     rounds = 1
-    timeout = 600
+    repeat = 0  # asv's default: track_ benchmarks take one value
 
-    def setup(self, calibrations, name, n):
+    def skip_unless_supported(self) -> None:
         why = peak_memory.supported()
         if why:
             raise NotImplementedError(why)
-        kernel = get(name)
-        d = MEMORY_FEATURES
-        check_size(kernel, n, d)
-        check_budget(kernel, n, d, calibrations)
-        self.kernel, self.opts = kernel, options(kernel)
-        self.X, self.y = data(n, d)
-        warm_up(kernel, self.X, self.y)
+
+    def setup(self, calibrations, name, n):
+        super().setup(calibrations, name, n)
         peak_memory.fix_malloc_threshold()  # this process only: asv runs each benchmark in its own
 
     def track_peakmem_extra(self, calibrations, name, n):
-        k = self.kernel
-        extra = peak_memory.peak_extra_bytes(lambda: k.solve(k.prepare(self.X, self.y, self.opts), True, self.opts),
-                                             cuda=k.device == "cuda")
-        return extra / input_bytes(n, MEMORY_FEATURES)
+        extra = peak_memory.peak_extra_bytes(self.fit, cuda=self.kernel.device == "cuda")
+        return extra / input_bytes(n, self.features)
 
     track_peakmem_extra.unit = "x input"

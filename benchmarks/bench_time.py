@@ -6,54 +6,31 @@ JIT compilation happen in setup, and are timed by `Prepare` and `bench_compile` 
 """
 from __future__ import annotations
 
-from kernels.floor import read_once
-
-from .common import (PROFILE, Estimates, check_budget, check_size, data, get, has_own_prepare, kernel_names,
-                     options, warm_up)
+from .base import KernelBenchmark
+from .common import PROFILE, check_size, data, has_own_prepare, kernel_names
+from .floors import read_once
 
 SLOW_FIT_S = 0.5
 _SIZES = list(PROFILE.sizes)
 _FEATURES = sorted(set(PROFILE.features) | set(PROFILE.wide))
-_prepared: dict = {}  # one prepared input per process: asv re-runs setup before every sample
 
 
-def _prepared_for(kernel, n: int, d: int, opts):
-    """kernel.prepare(X, y) for this size, made once per process (a transfer or list conversion is slow)."""
-    key = (kernel.name, n, d)
-    if key not in _prepared:
-        _prepared.clear()  # free the previous size's copy first
-        X, y = data(n, d)
-        warm_up(kernel, X, y)
-        _prepared[key] = kernel.prepare(X, y, opts)
-        if kernel.sync:
-            kernel.sync()
-    return _prepared[key]
-
-
-class Fit(Estimates):
+class Fit(KernelBenchmark):
     """One fit (intercept included) of every registered kernel; gradient descent at a fixed number of epochs."""
 
-    param_names = ["kernel", "n", "d"]
     params = [kernel_names(), _SIZES, _FEATURES]
-    rounds = PROFILE.rounds
-    repeat = PROFILE.repeat
-    timeout = 600
+    prepared = True
 
     def setup(self, calibrations, name, n, d):
-        kernel = get(name)
-        check_size(kernel, n, d)
-        if check_budget(kernel, n, d, calibrations) > SLOW_FIT_S:
+        super().setup(calibrations, name, n, d)
+        if self.estimate > SLOW_FIT_S:
             # setup's warm-up call already compiled it; for a slow fit one sample is enough, and asv's extra
             # warm-up and second sample would each cost as much again
             self.warmup_time = 0.0
             self.min_run_count = 1
-        self.kernel, self.opts = kernel, options(kernel)
-        self.data = _prepared_for(kernel, n, d, self.opts)
 
     def time_fit(self, calibrations, name, n, d):
-        self.kernel.solve(self.data, True, self.opts)
-        if self.kernel.sync:  # a GPU kernel returns before its work is done: wait for it before the clock
-            self.kernel.sync()
+        self.solve()
 
 
 class _BySize:
@@ -67,7 +44,7 @@ class _BySize:
 
 
 class ReadFloor(_BySize):
-    """The machine's floor: one parallel read of X and y (kernels.floor.read_once); no fit can beat it."""
+    """The machine's floor: one parallel read of X and y (benchmarks/floors.py); no fit can beat it."""
 
     def setup(self, n, d):
         check_size(None, n, d)
@@ -105,25 +82,12 @@ def _prepare_backends() -> list[str]:
     return sorted(by_backend.values()) or ["(none selected)"]
 
 
-class Prepare(Estimates):
+class Prepare(KernelBenchmark):
     """kernel.prepare alone: the list conversion of pure Python, the tensor wrap of torch, the host-to-device
     transfer of CUDA backends (synchronised). Kernels whose prepare is a no-op view are not listed."""
 
-    param_names = ["kernel", "n", "d"]
     params = [_prepare_backends(), _SIZES, _FEATURES]
-    rounds = PROFILE.rounds
-    repeat = PROFILE.repeat
     timeout = 300
 
-    def setup(self, calibrations, name, n, d):
-        kernel = get(name)
-        check_size(kernel, n, d)
-        check_budget(kernel, n, d, calibrations)  # no conversion for a fit that is not run
-        self.kernel, self.opts = kernel, options(kernel)
-        self.X, self.y = data(n, d)
-        warm_up(kernel, self.X, self.y)
-
     def time_prepare(self, calibrations, name, n, d):
-        self.kernel.prepare(self.X, self.y, self.opts)
-        if self.kernel.sync:
-            self.kernel.sync()
+        self.prepare()

@@ -27,7 +27,7 @@ from kernels.datasets import make_regression
 # torch._dynamo via torch.optim: 1-2 s each). asv forks every benchmark from one process that imported this
 # module; importing them here, once, keeps that cost out of every benchmark's setup. Imports start no worker
 # threads, so forking stays safe; nothing is run here, so no thread pool (numba, OpenMP) is started.
-for _module in ("statsmodels.api", "sklearn.linear_model", "torch._dynamo"):
+for _module in ("statsmodels.api", "sklearn.linear_model", "sklearnex.linear_model", "torch._dynamo"):
     try:
         importlib.import_module(_module)
     except ImportError:

@@ -15,7 +15,7 @@ from .errors import (AccuracyWarning, DataFileError, DivergenceError, InputError
                      SingularDesignError, UnavailableKernelError, UnknownKernelError)
 from .scaling import beyond_float32, rescaled, unscale
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
-from .validation import check_options, check_xy
+from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
 
 __all__ = [
     "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",
@@ -36,8 +36,13 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     batch_size, dtype, init, schedule, power_t), each accepted only by the algorithms that use it.
     """
     k = get_kernel(kernel)
-    X, y = check_xy(X, y, fit_intercept)
-    opts = check_options(k, options, X.shape[1], fit_intercept)
+    fit_intercept = check_fit_intercept(fit_intercept)
+    opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
+    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols" and not k.reference)
+    opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
+    if k.algorithm != "ols" or k.reference:
+        # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
+        check_rank(X, fit_intercept, k.name)
     scaled = None
     if k.algorithm == "ols" and opts.dtype == "float32" and beyond_float32(X, y):
         X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units

@@ -34,6 +34,10 @@ def cache_dir() -> Path:
 
 
 def _require(path: Path, what: str) -> Path:
+    if path.is_dir():
+        raise DataFileError(f"{what} expected, but {path} is a directory; give the path of the file itself")
+    if path.exists() and not path.is_file():
+        raise DataFileError(f"{what} expected, but {path} is not a regular file")
     if not path.is_file():
         raise DataFileError(
             f"{what} not found: looked for {path}. Put the file there, or point the data directory at the "
@@ -57,14 +61,18 @@ class Dataset:
 
 
 def read_csv_columns(path: str | os.PathLike, columns=None, target=None) -> tuple[np.ndarray, np.ndarray, list, str]:
-    """(X, y, feature names, target name) from a CSV with a header; every used column must be numeric."""
+    """(X, y, feature names, target name) from a CSV with a header; every used column must be numeric and
+    finite. Errors name the cell by its line in the file ("row 2 of the file" is the first line after the
+    header), whatever is wrong with it, so the user can look it up in an editor."""
     import pandas as pd
 
     path = _require(Path(path), "CSV file")
     try:
-        frame = pd.read_csv(path)
+        # blank lines kept as empty rows, then dropped, so the frame's index + 2 is the line in the file
+        frame = pd.read_csv(path, skip_blank_lines=False)
     except Exception as exc:  # pandas raises several parser errors; name the file whatever it was
-        raise DataFileError(f"cannot read {path} as CSV: {exc}") from None
+        raise DataFileError(f"cannot read {path} as CSV: {str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}") from None
+    frame = frame.dropna(how="all")
     frame = frame.loc[:, [c for c in frame.columns if not str(c).startswith("Unnamed")]]
     target = target if target is not None else frame.columns[-1]
     columns = list(columns) if columns else [c for c in frame.columns if c != target]
@@ -72,21 +80,41 @@ def read_csv_columns(path: str | os.PathLike, columns=None, target=None) -> tupl
     if missing:
         raise InputError(f"{path}: no column(s) {', '.join(map(repr, missing))}; it has {', '.join(frame.columns)}")
     for c in [*columns, target]:
+        if frame[c].dtype.kind == "b":
+            raise InputError(f"{path}: column {c!r} holds True/False, not numbers")
         values = pd.to_numeric(frame[c], errors="coerce")
         bad = values.isna() & frame[c].notna()
         if bad.any():
             row = int(np.flatnonzero(bad.to_numpy())[0])
             raise InputError(
-                f"{path}: column {c!r} is not numeric: row {row + 2} of the file holds {frame[c].iloc[row]!r}"
+                f"{path}: column {c!r} is not numeric: row {int(frame.index[row]) + 2} of the file holds "
+                f"{frame[c].iloc[row]!r}"
+            )
+        missing = ~np.isfinite(values.to_numpy(dtype=np.float64))
+        if missing.any():
+            row = int(np.flatnonzero(missing)[0])
+            cell = frame[c].iloc[row]
+            cell = cell.item() if isinstance(cell, np.generic) else cell  # inf, not np.float64(inf)
+            what = "is empty" if pd.isna(cell) and not isinstance(cell, str) else f"holds {cell!r}"
+            raise InputError(
+                f"{path}: column {c!r} has {int(missing.sum())} missing or non-finite value(s): row "
+                f"{int(frame.index[row]) + 2} of the file {what}"
             )
     X = frame[columns].to_numpy(dtype=np.float64)
     y = frame[target].to_numpy(dtype=np.float64)
     return X, y, columns, str(target)
 
 
-def minmax(a: np.ndarray) -> np.ndarray:
-    """Scale each column to [0, 1], as the tutorial did."""
+def minmax(a: np.ndarray, names=None) -> np.ndarray:
+    """Scale each column to [0, 1], as the tutorial did; a constant column (nothing to scale) is an error
+    naming it (names: the columns' names, for the message)."""
     lo, hi = a.min(axis=0), a.max(axis=0)
+    flat = np.flatnonzero(np.atleast_1d(hi == lo))
+    if flat.size:
+        j = int(flat[0])
+        name = repr(list(names)[j]) if names is not None else str(j)
+        raise InputError(f"column {name} is constant (every value is {np.atleast_1d(lo)[j]:g}): "
+                         "it cannot be min-max scaled (its range is 0); leave it out, or do not scale")
     return (a - lo) / (hi - lo)
 
 

@@ -2,35 +2,135 @@
 from __future__ import annotations
 
 import dataclasses
+import decimal
+import numbers
 
 import numpy as np
 
 from .contract import DTYPES, ITERATIVE, OPTIONS_BY_ALGORITHM, SCHEDULES, Kernel, Options
 from .errors import InputError, SingularDesignError
 
+TINY = 2.0 ** -500  # a column whose values vary by less on average has centred squares that underflow
 _BLOCK = 1 << 16  # rows per block for the O(n d) scans, so no n-sized boolean temporaries
 SCAN_MIN_VALUES = 1 << 16  # inputs with at least this many values are checked by the compiled scan
 
 
+def _type_name(a) -> str:
+    t = type(a)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__.split('.')[0]}.{t.__name__}"
+
+
+def _from_container(a, what: str):
+    """Containers NumPy would misread, turned into something np.asarray reads exactly, or refused by name:
+    torch tensors (copied to the host, detached), pandas frames and series (numeric columns only), masked
+    arrays (refused when anything is masked: the values under a mask are not data), scipy sparse matrices."""
+    if isinstance(a, np.ma.MaskedArray):
+        masked = int(np.ma.count_masked(a))
+        if masked:
+            raise InputError(
+                f"{what} is a masked array with {masked} masked value(s); fit does not honour masks: "
+                f"drop the masked rows or fill them (e.g. {what}.filled(value)) first"
+            )
+        return np.ma.getdata(a)
+    module = type(a).__module__.split(".")[0]
+    if module == "torch" and hasattr(a, "detach"):
+        if getattr(a, "is_complex", lambda: False)():
+            raise InputError(f"{what} is a complex tensor ({a.dtype}); fit needs real numbers")
+        if a.dtype.is_floating_point and a.dtype.itemsize < 4 and str(a.dtype) != "torch.float16":
+            a = a.float()  # bfloat16 and the float8 types have no NumPy dtype; float32 holds them exactly
+        try:
+            return a.detach().cpu().numpy()
+        except (RuntimeError, NotImplementedError, TypeError) as exc:  # a meta tensor, a dtype NumPy lacks
+            raise InputError(f"{what} is a torch tensor ({a.dtype}, on {a.device}) that cannot be copied to "
+                             f"a NumPy array: {str(exc).splitlines()[0]}") from None
+    if module == "pandas" and hasattr(a, "to_numpy"):
+        columns = a.dtypes.items() if hasattr(a, "dtypes") and hasattr(a.dtypes, "items") else [(a.name, a.dtype)]
+        for name, dt in columns:
+            kind = getattr(dt, "kind", "O")
+            if kind not in "iuf":
+                raise InputError(
+                    f"{what} column {name!r} has dtype {dt}, not a real number; "
+                    + _KIND_HINT.get(kind, "convert it to a numeric column first")
+                )
+        try:
+            return a.to_numpy(dtype=np.float64, na_value=np.nan)  # nullable Int64/Float64: NA as NaN, found below
+        except (TypeError, ValueError):
+            return a.to_numpy(dtype=np.float64)
+    if module == "scipy" and hasattr(a, "toarray"):
+        raise InputError(f"{what} is a sparse matrix ({_type_name(a)}); pass {what}.toarray() (fit needs dense data)")
+    return a
+
+
+_KIND_HINT = {
+    "b": "booleans are not taken as numbers; pass .astype(float) if 0/1 is meant",
+    "c": "complex numbers have no least-squares line here; pass the real part (.real) if that is what is meant",
+    "M": "dates are not numbers; convert them explicitly (e.g. days since a start date) first",
+    "m": "durations are not numbers; convert them explicitly (e.g. to seconds) first",
+    "V": "structured records are not numbers; pass the numeric fields as columns",
+}
+
+
 def _as_float_array(a, what: str) -> np.ndarray:
-    arr = np.asarray(a)
-    if arr.dtype.kind == "f":
-        return arr
-    if arr.dtype.kind in "biu":
+    """The boundary's type policy (README, "What fit accepts"): real floating arrays are taken as they are
+    (native byte order), integers and real-number objects are converted exactly to float64; anything else
+    (bool, complex, datetime, strings that are not numbers, ragged lists, masked values) is an InputError."""
+    a = _from_container(a, what)
+    try:
+        arr = np.asarray(a)
+    except ValueError as exc:  # NumPy >= 1.24 refuses ragged nesting
+        raise InputError(f"{what} is ragged: {_ragged(a) or exc}; every row must have the same length") from None
+    except TypeError as exc:
+        raise InputError(f"{what} must be an array of real numbers; got {_type_name(a)} ({exc})") from None
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr if arr.dtype.isnative else arr.astype(arr.dtype.newbyteorder("="))
+    if kind in "iu":
+        if arr.dtype.itemsize == 8 and arr.size and max(abs(int(arr.min())), abs(int(arr.max()))) > 2 ** 53:
+            raise InputError(
+                f"{what} holds integers beyond 2**53 ({max(abs(int(arr.min())), abs(int(arr.max())))}), "
+                "which float64 cannot represent exactly; rescale them first"
+            )
         return arr.astype(np.float64)
+    if kind in _KIND_HINT:
+        raise InputError(f"{what} has dtype {arr.dtype}, not a real number; {_KIND_HINT[kind]}")
+    if arr.ndim == 0 and kind == "O":
+        raise InputError(f"{what} must be an array of real numbers; got {_type_name(a)}")
+    bad = next((v for v in arr.ravel() if not _is_number(v)), None)
+    if bad is not None:
+        bad = bad.item() if isinstance(bad, np.generic) else bad  # 'abc', not np.str_('abc')
+        raise InputError(f"{what} must be numeric; found {bad!r} ({_type_name(bad)}, dtype {arr.dtype})")
     try:
         return arr.astype(np.float64)
-    except (TypeError, ValueError):
-        bad = next((v for v in arr.ravel() if not _is_number(v)), None)
-        raise InputError(f"{what} must be numeric; found {bad!r} (dtype {arr.dtype})") from None
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise InputError(f"{what} must be numeric: {exc} (dtype {arr.dtype})") from None
+
+
+def _ragged(a) -> str:
+    """Which rows of a nested list differ in length, for the ragged-input error."""
+    try:
+        lengths = [len(r) if hasattr(r, "__len__") and not isinstance(r, (str, bytes)) else None for r in a]
+    except TypeError:
+        return ""
+    def row(k: int, m) -> str:
+        return f"row {k} is a scalar" if m is None else f"row {k} has {m} value(s)"
+
+    for i, m in enumerate(lengths):
+        if m != lengths[0]:
+            return f"{row(0, lengths[0])} but {row(i, m)}"
+    return ""
 
 
 def _is_number(v) -> bool:
-    try:
-        float(v)
-        return True
-    except (TypeError, ValueError):
+    """A real number (or a string that spells one): not a bool, complex, date, None."""
+    if isinstance(v, (bool, np.bool_, complex, np.complexfloating)):
         return False
+    if isinstance(v, (str, bytes)):
+        try:
+            float(v)
+            return True
+        except ValueError:
+            return False
+    return isinstance(v, (numbers.Real, decimal.Decimal))
 
 
 def _numpy_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
@@ -71,8 +171,10 @@ def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     return _numpy_scan(a)
 
 
-def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank."""
+def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank.
+    rescales: the fit rescales data too small to square by a power of two (the own OLS kernels), so such
+    data are not refused here."""
     X = _as_float_array(X, "X")
     y = _as_float_array(y, "y")
     if X.ndim == 1:
@@ -91,12 +193,21 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
     if y.shape[0] != n:
         raise InputError(f"X and y have different lengths: X has {n} rows, y has {y.shape[0]}")
     stats = _column_scan(X)
-    for arr, what, (_, _, count, first) in ((X, "X", stats), (y, "y", _column_scan(y.reshape(-1, 1)))):
+    ystats = _column_scan(y.reshape(-1, 1))
+    for arr, what, (_, spread, count, first) in ((X, "X", stats), (y, "y", ystats)):
         if count:
             at = (first // d, first % d) if arr.ndim == 2 else (first,)
             where = f"row {at[0]}" + (f", column {at[1]}" if len(at) > 1 else "")
             raise InputError(
                 f"{what} has {count} non-finite value(s) (NaN or inf); the first is {arr[at]} at {where}"
+            )
+        tiny = np.flatnonzero((spread > 0) & (spread < n * TINY)) if not rescales else np.array([], dtype=int)
+        if tiny.size:
+            j = int(tiny[0])
+            which = f"column {j} of X" if what == "X" else "y"
+            raise InputError(
+                f"{which} varies by only about {spread[j] / n:.3g} on average: too little to square in float64 "
+                f"(the sums of squares underflow below {TINY ** 2:.0e}); rescale it (multiply by a power of ten)"
             )
     p = d + int(fit_intercept)
     if n < p:
@@ -133,8 +244,85 @@ def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread
         seen.setdefault(key, []).append(j)
 
 
-def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool) -> Options:
-    """Turn keyword options into Options, rejecting names the kernel's algorithm does not take."""
+# Gradient descent's epoch budget: the loss history holds one float per epoch, and a run's work is about
+# n·(d + 1) values read an epoch. A budget beyond either limit is refused before any work, with the reason:
+# at 1e13 values even a compiled kernel at memory speed (about 1e10 values/s here) needs over 15 minutes.
+MAX_EPOCHS = 10_000_000
+MAX_WORK = 10 ** 13
+
+_REAL = "a real number (int or float)"
+
+
+def check_fit_intercept(fit_intercept) -> bool:
+    """fit_intercept must be a bool (Python or NumPy): "False" or None would silently mean True or False."""
+    if isinstance(fit_intercept, (bool, np.bool_)):
+        return bool(fit_intercept)
+    raise InputError(f"fit_intercept must be True or False; got {fit_intercept!r} ({_type_name(fit_intercept)})")
+
+
+def _real(name: str, v, *, positive: bool = False) -> float:
+    """An option given as a real number, as the Python float of exactly its value (a NumPy float32 carries
+    the same value into the same float64 arithmetic as a Python float would)."""
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.integer, np.floating)):
+        raise InputError(f"{name} must be {_REAL}; got {v!r} ({_type_name(v)})")
+    try:
+        f = float(v)
+    except OverflowError:
+        raise InputError(f"{name} must be a finite number; got {v!r}") from None
+    ok = np.isfinite(f) and (f > 0 if positive else f >= 0)
+    if not ok:
+        raise InputError(f"{name} must be a {'positive' if positive else 'non-negative'} finite number"
+                         f"{' (0 = always run every epoch)' if name == 'tol' else ''}; got {v!r}")
+    if isinstance(v, numbers.Integral) and float(f) != v:
+        raise InputError(f"{name} = {v} cannot be represented exactly as a float; got {v!r}")
+    return f
+
+
+def _integer(name: str, v, *, minimum: int, what: str) -> int:
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Integral, np.integer)):
+        raise InputError(f"{name} must be {what}; got {v!r} ({_type_name(v)})")
+    i = int(v)
+    if i < minimum:
+        raise InputError(f"{name} must be {what}; got {v!r}")
+    return i
+
+
+def _dtype_name(v) -> str:
+    """"float32"/"float64", also from np.float32 or np.dtype("float32"); anything else is refused."""
+    if isinstance(v, str) and v in DTYPES:
+        return v
+    name = None
+    if v is not None and not isinstance(v, (bool, numbers.Number)):
+        try:
+            name = np.dtype(v).name
+        except (TypeError, ValueError):
+            name = None
+    if name in DTYPES:
+        return name
+    raise InputError(f"dtype must be one of {', '.join(DTYPES)} (a string, or the NumPy dtype); got {v!r}")
+
+
+def _init(v, d: int, fit_intercept: bool) -> np.ndarray:
+    p = d + int(fit_intercept)
+    want = (f"init must hold {p} finite numbers ({'intercept first, then ' if fit_intercept else ''}"
+            f"{d} coefficient(s))")
+    if isinstance(v, (str, bytes, dict)) or not hasattr(v, "__len__") and not hasattr(v, "__array__"):
+        raise InputError(f"{want}; got {v!r} ({_type_name(v)})")
+    try:
+        init = _as_float_array(v, "init").ravel()
+    except InputError as exc:
+        raise InputError(f"{want}; {exc}") from None
+    if init.shape != (p,) or not np.isfinite(init).all():
+        shown = init.tolist() if init.size <= 20 else f"{init.size} values"
+        raise InputError(f"{want}; got {shown!r}")
+    return init.astype(np.float64)
+
+
+def check_option_types(kernel: Kernel, options: dict) -> Options:
+    """Options by name, type and range, before any work on the data: one rule for every backend.
+
+    Numbers are taken from int, float and NumPy scalars (never bool or str) and stored as Python int/float,
+    so the iterates do not depend on the type that carried a value; init is checked in check_options."""
     allowed = OPTIONS_BY_ALGORITHM[kernel.algorithm]
     unknown = sorted(set(options) - set(allowed))
     if unknown:
@@ -142,34 +330,114 @@ def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool) ->
             f"{kernel.name} does not take option(s) {', '.join(unknown)}; it takes: {', '.join(allowed)}"
         )
     opts = Options(**options)
-    if opts.dtype not in DTYPES:
-        raise InputError(f"dtype must be one of {', '.join(DTYPES)}; got {opts.dtype!r}")
-    if opts.dtype not in kernel.dtypes:
-        raise InputError(f"{kernel.name} does not support dtype {opts.dtype}; it supports {', '.join(kernel.dtypes)}")
+    dtype = _dtype_name(opts.dtype)
+    if dtype not in kernel.dtypes:
+        raise InputError(f"{kernel.name} does not support dtype {dtype}; it supports {', '.join(kernel.dtypes)}")
+    opts = dataclasses.replace(opts, dtype=dtype)
     if kernel.algorithm not in ITERATIVE:
         return opts
-    lr = opts.learning_rate
-    if not (isinstance(lr, (int, float, np.floating)) and np.isfinite(lr) and lr > 0):
-        raise InputError(f"learning_rate must be a positive finite number; got {lr!r}")
-    if not (isinstance(opts.epochs, (int, np.integer)) and opts.epochs >= 1):
-        raise InputError(f"epochs must be a positive integer; got {opts.epochs!r}")
-    if not (np.isfinite(opts.tol) and opts.tol >= 0):
-        raise InputError(f"tol must be a finite number >= 0; got {opts.tol!r}")
-    if not isinstance(opts.seed, (int, np.integer)) or opts.seed < 0:
-        raise InputError(f"seed must be a non-negative integer; got {opts.seed!r}")
-    if not (isinstance(opts.batch_size, (int, np.integer)) and opts.batch_size >= 1):
-        raise InputError(f"batch_size must be a positive integer; got {opts.batch_size!r}")
-    if opts.schedule not in SCHEDULES:
+    epochs = _integer("epochs", opts.epochs, minimum=1, what="a positive integer")
+    if epochs > MAX_EPOCHS:
+        raise InputError(
+            f"epochs = {epochs} is beyond the limit of {MAX_EPOCHS:,} epochs (the loss history keeps one value "
+            f"an epoch, and a run that long cannot finish in reasonable time); ask for fewer epochs, or pass "
+            "tol > 0 with a budget within the limit to stop at convergence"
+        )
+    if not isinstance(opts.schedule, str) or opts.schedule not in SCHEDULES:
         raise InputError(f"schedule must be one of {', '.join(SCHEDULES)}; got {opts.schedule!r}")
-    if not (np.isfinite(opts.power_t) and opts.power_t > 0):
-        raise InputError(f"power_t must be a positive number; got {opts.power_t!r}")
+    return dataclasses.replace(
+        opts,
+        learning_rate=_real("learning_rate", opts.learning_rate, positive=True),
+        epochs=epochs,
+        tol=_real("tol", opts.tol),
+        seed=_seed(opts.seed),
+        batch_size=_integer("batch_size", opts.batch_size, minimum=1, what="a positive integer"),
+        power_t=_real("power_t", opts.power_t, positive=True),
+    )
+
+
+MAX_SEED = 2 ** 32 - 1  # the largest seed every backend takes (scikit-learn's RandomState stops here)
+
+
+def _seed(v) -> int:
+    seed = _integer("seed", v, minimum=0, what=f"an integer from 0 to {MAX_SEED}")
+    if seed > MAX_SEED:
+        raise InputError(f"seed must be an integer from 0 to {MAX_SEED} (2**32 - 1); got {v!r}")
+    return seed
+
+
+def check_budget(kernel: Kernel, opts: Options, n: int, d: int) -> None:
+    """Refuse an iterative run whose work, about n·(d + 1)·epochs values read, is beyond MAX_WORK."""
+    if kernel.algorithm not in ITERATIVE:
+        return
+    work = n * (d + 1) * opts.epochs
+    if work > MAX_WORK:
+        most = max(1, MAX_WORK // (n * (d + 1)))
+        raise InputError(
+            f"{kernel.name}: {opts.epochs} epochs over {n} rows x {d} column(s) is about {work:.2g} values to "
+            f"read, beyond the limit of {MAX_WORK:.0e} (a run that cannot finish in reasonable time); "
+            f"ask for at most {most} epochs here, or use fewer rows"
+        )
+
+
+def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool, n: int | None = None) -> Options:
+    """Turn keyword options into Options, rejecting names the kernel's algorithm does not take, values of the
+    wrong type or range, and (given n) an epoch budget that cannot finish."""
+    opts = options if isinstance(options, Options) else check_option_types(kernel, options)
+    if kernel.algorithm not in ITERATIVE:
+        return opts
+    if n is not None:
+        check_budget(kernel, opts, n, d)
+        if opts.batch_size > n:  # one batch of every row either way; keeps the value within a machine int
+            opts = dataclasses.replace(opts, batch_size=n)
     if opts.init is not None:
-        init = np.asarray(opts.init, dtype=np.float64).ravel()
-        p = d + int(fit_intercept)
-        if init.shape != (p,) or not np.isfinite(init).all():
-            raise InputError(
-                f"init must hold {p} finite numbers ({'intercept first, then ' if fit_intercept else ''}"
-                f"{d} coefficient(s)); got {np.asarray(opts.init).tolist()!r}"
-            )
-        opts = dataclasses.replace(opts, init=init)
+        opts = dataclasses.replace(opts, init=_init(opts.init, d, fit_intercept))
     return opts
+
+
+def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
+    """Refuse linearly dependent columns by ols/qr's rule (the condition number of the column-scaled, centred
+    design κ with κ·d·u ≥ 0.01: singular to working precision), for the kernels that would otherwise return
+    one of many minimisers without a word: gradient descent and the library references. Ill-conditioned but
+    independent columns pass, as they do for ols/qr.
+
+    The scaled Gram matrix settles the common case (κ up to about 1e6) in one BLAS pass; past that, a QR
+    factor R of the design, folded block by block (the Gram matrix cannot tell κ = 1e9 from singular).
+    Each column is scaled by a power of two first, so neither an n-sized temporary nor an overflow; two or
+    three reads of X and O(n d²) flops, small beside an iterative fit's epochs or a library's SVD."""
+    n, d = X.shape
+    if d < 2:
+        return  # one column: its constant or all-zero case was refused by check_xy
+    top = np.zeros(d)
+    total = np.zeros(d)
+    for start in range(0, n, _BLOCK):
+        block = X[start:start + _BLOCK]
+        np.maximum(top, np.abs(block).max(axis=0), out=top)
+        total += block.sum(axis=0, dtype=np.float64)
+    scale = np.ldexp(1.0, -np.frexp(np.where(top > 0, top, 1.0))[1])  # exact: powers of two, |x| < 1 after
+    mean = total * scale / n if fit_intercept and np.all(np.isfinite(total)) else np.zeros(d)
+    G = np.zeros((d, d))
+    for start in range(0, n, _BLOCK):
+        block = X[start:start + _BLOCK] * scale - mean
+        G += block.T @ block
+    g = np.sqrt(np.diag(G))
+    if np.all(g > 0):
+        lam = np.linalg.eigvalsh(G / np.outer(g, g))
+        if lam[0] > 0 and lam[-1] / lam[0] * 2.0 ** -53 < 1e-4:
+            return  # κ² well inside float64: clearly independent, no QR needed (the common case, one BLAS pass)
+    R = np.zeros((0, d))
+    for start in range(0, n, _BLOCK):
+        block = X[start:start + _BLOCK] * scale - mean
+        R = np.linalg.qr(np.vstack([R, block]), mode="r")
+    norms = np.linalg.norm(R, axis=0)
+    if not np.all(norms > 0):
+        j = int(np.argmin(norms))
+        raise SingularDesignError(f"{kernel}: column {j} has zero variance; its coefficient is not determined")
+    sv = np.linalg.svd(R / norms, compute_uv=False)
+    kappa = np.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
+    if not kappa * d * 2.0 ** -53 < 0.01:
+        raise SingularDesignError(
+            f"{kernel}: the design matrix is singular to working precision (condition number of the scaled, "
+            f"centred X about {kappa:.3g}): a column is (nearly) a linear combination of the others, so the "
+            "coefficients are not determined (every algorithm refuses this, as OLS does); drop the dependent column"
+        )

@@ -2,87 +2,42 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import sys
-import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from kernels import REGISTRY, UNAVAILABLE, available, datasets, fit
+from kernels import UNAVAILABLE, available, datasets, fit
 from kernels.errors import KernelError
 
-# Options for the demo, per algorithm: the tutorial's gd settings; sgd and minibatch sized to converge.
-DEMO_OPTIONS = {
-    "ols": {},
-    "gd": {"learning_rate": 0.1, "epochs": 1000},
-    "sgd": {"learning_rate": 0.01, "epochs": 200},
-    "minibatch": {"learning_rate": 0.05, "epochs": 500, "batch_size": 32},
-}
+# Exit codes (README, "The command line"): 0 done; 2 refused: bad input, options or data file, a kernel not
+# available here, divergence, an output that exists (argparse's usage errors are 2 too); 130 interrupted.
+EXIT_OK, EXIT_REFUSED, EXIT_INTERRUPTED = 0, 2, 130
+
+
+class CommandError(Exception):
+    """A refusal of the command line itself (an output path it will not write): one line, exit code 2."""
 
 
 def _new_path(path: Path, force: bool) -> Path:
+    """Checked before any work: never overwrite what the user has, never a directory in place of a file."""
+    if path.is_dir():
+        raise CommandError(f"--out {path} is a directory; give the path of the PNG file to write")
     if path.exists() and not force:
-        raise SystemExit(f"lrbench: {path} exists; choose another --out or pass --force to replace it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _stamp() -> str:
-    return dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-
-
-def demo_rows(data_dir=None) -> tuple[datasets.Dataset, list[dict]]:
-    """Fit the scaled Advertising data (Sales ~ TV) with every registered kernel; one row per kernel."""
-    ds = datasets.load_advertising(scaled=True, data_dir_override=data_dir)
-    rows = []
-    for info in available():
-        name = info["name"]
-        opts = DEMO_OPTIONS[info["algorithm"]]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a warm-up call compiles JIT kernels; it is not timed
-            fit(ds.X, ds.y, kernel=name, **opts)
-        t0 = time.perf_counter()
-        r = fit(ds.X, ds.y, kernel=name, **opts)
-        rows.append({"kernel": name, "intercept": r.intercept, "slope": float(r.coef[0]),
-                     "seconds": time.perf_counter() - t0, "n_iter": r.n_iter, "reference": info["reference"],
-                     "options": opts, "result": r})
-    ref = next((r for r in rows if r["kernel"] == "ols/statsmodels"), rows[0])
-    for r in rows:
-        r["diff"] = max(abs(r["intercept"] - ref["intercept"]), abs(r["slope"] - ref["slope"]))
-    return ds, rows
-
-
-def demo_figure(ds: datasets.Dataset, rows: list[dict], path: Path) -> Path:
-    """The tutorial's figure: scaled TV against scaled Sales, the points and the fitted line."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ols = next((r for r in rows if r["kernel"] == "ols/numpy"), rows[0])
-    gd = next((r for r in rows if r["kernel"].startswith("gd/")), None)
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    ax.scatter(ds.X[:, 0], ds.y, s=14, alpha=0.6, label="Advertising: 200 markets")
-    xs = np.linspace(0, 1, 2)
-    ax.plot(xs, ols["intercept"] + ols["slope"] * xs, lw=2.5, color="C1",
-            label=f"OLS: Sales = {ols['intercept']:.4f} + {ols['slope']:.4f} TV")
-    if gd:
-        ax.plot(xs, gd["intercept"] + gd["slope"] * xs, lw=1.2, ls="--", color="k",
-                label=f"{gd['kernel']} after {gd['n_iter']} epochs")
-    ax.set_xlabel("TV advertising (min-max scaled)")
-    ax.set_ylabel("Sales (min-max scaled)")
-    ax.set_title("Sales against TV: the closed form and gradient descent agree")
-    ax.legend(loc="upper left", fontsize=8)
-    ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+        raise CommandError(f"{path} exists; choose another --out or pass --force to replace it")
+    parent = next((p for p in path.parents if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise CommandError(f"--out {path}: {parent} is a file, not a folder")
     return path
 
 
 def cmd_demo(args) -> int:
+    # imported here: matplotlib and the references' libraries are not needed by `list` or `fit`
+    from benchmarks.tutorial import demo_rows
+    from reports import figures
+    from reports.output import new_folder
+
+    out = _new_path(Path(args.out), args.force) if args.out else None  # before the fits
     ds, rows = demo_rows(args.data_dir)
     print(f"Advertising (Sales ~ TV, min-max scaled, n = {len(ds.y)}), every registered kernel:")
     print(f"{'kernel':<22} {'intercept':>17} {'slope':>17} {'|diff| vs statsmodels':>22} {'time':>10}  options")
@@ -92,15 +47,19 @@ def cmd_demo(args) -> int:
               f"{r['seconds'] * 1e3:>8.2f}ms  {opts}")
     if UNAVAILABLE:
         print("not available here: " + "; ".join(f"{b} ({why})" for b, why in sorted(UNAVAILABLE.items())))
-    out = Path(args.out) if args.out else Path("reports/out") / f"advertising-{_stamp()}.png"
-    print(f"figure: {demo_figure(ds, rows, _new_path(out, args.force))}")
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        out = new_folder(Path("reports/out/demo")) / "advertising.png"
+    figures.save(figures.advertising(ds.X[:, 0], ds.y, rows), _new_path(out, args.force))
+    print(f"figure: {out}")
     return 0
 
 
 def cmd_fit(args) -> int:
     X, y, names, target = datasets.read_csv_columns(args.csv, columns=args.x, target=args.y)
     if args.scale:
-        X, y = datasets.minmax(X), datasets.minmax(y)
+        X, y = datasets.minmax(X, names), datasets.minmax(y, [target])
     opts = {k: v for k, v in (("learning_rate", args.learning_rate), ("epochs", args.epochs),
                                ("batch_size", args.batch_size), ("seed", args.seed), ("tol", args.tol),
                                ("dtype", args.dtype)) if v is not None}
@@ -131,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where Advertising.csv and nist/ are (default: $LRBENCH_DATA_DIR or data/)")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="the tutorial's comparison: every kernel on Advertising, a table and a figure")
-    d.add_argument("--out", help="PNG path for the figure (default: reports/out/advertising-<time>.png)")
+    d.add_argument("--out", help="PNG path for the figure (default: reports/out/demo/<UTC time>/advertising.png)")
     d.add_argument("--force", action="store_true", help="replace --out if it exists")
     d.set_defaults(func=cmd_demo)
     f = sub.add_parser("fit", help="fit columns of a CSV file with one kernel")
@@ -171,10 +130,28 @@ def main(argv=None) -> int:
     if args.data_dir:
         os.environ["LRBENCH_DATA_DIR"] = args.data_dir
     try:
-        return args.func(args)
-    except KernelError as exc:
-        print(f"lrbench: error: {exc}", file=sys.stderr)
-        return 2
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            return args.func(args)
+    except (KernelError, CommandError) as exc:
+        return _refuse(exc)
+    except OSError as exc:  # a file or folder it cannot read or write: the system's reason, in one line
+        return _refuse(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else exc)
+    except MemoryError:
+        return _refuse("out of memory: the data (or the kernel's working copies) do not fit; use fewer rows")
+    except KeyboardInterrupt:
+        print("lrbench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _refuse(exc) -> int:
+    print(f"lrbench: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return EXIT_REFUSED
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings (AccuracyWarning) as one line on stderr, not Python's two with a source line."""
+    print(f"lrbench: warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 if __name__ == "__main__":

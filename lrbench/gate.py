@@ -35,6 +35,7 @@ from pathlib import Path
 from reports.analysis import FIT, FLOOR  # the benchmarks the gate times
 from reports.compare import FACTOR as ASV_FACTOR  # asv compare's default: 1.1
 from reports.compare import compare  # the report's two-run logic: asv's own statistics
+from reports.output import new_folder
 from reports.results import ReportError, Run, load_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -248,19 +249,6 @@ def confirm_selection(timings: list[Judged], normalise: bool) -> tuple[str, str 
     return "|".join(re.escape(n) for n in sorted(names)), ",".join(kernels) or None
 
 
-def gate_folder() -> Path:
-    """reports/out/gate/<time>[-k]: a new folder each run; nothing earlier is overwritten."""
-    root = REPO / "reports" / "out" / "gate"
-    root.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    folder, k = root / stamp, 1
-    while folder.exists():
-        k += 1
-        folder = root / f"{stamp}-{k}"
-    folder.mkdir()
-    return folder
-
-
 def measure(base: str, head: str, bench: str, rounds: int, threads: int, folder: Path, tag: str,
             kernels: str | None = None) -> tuple[Run, Run, dict[str, Path]]:
     """One asv continuous run; the two results files copied into `folder` as TAG-base.json / TAG-head.json.
@@ -268,6 +256,9 @@ def measure(base: str, head: str, bench: str, rounds: int, threads: int, folder:
     log = folder / f"{tag}.log"
     t0 = time.time() - 1.0  # file times may be coarser than the clock
     run_asv(base, head, bench, rounds, threads, log, kernels)
+    index = REPO / ".asv" / "results" / "benchmarks.json"
+    if tag == "run" and index.exists():  # asv's index of the first run: parameter names and units for the copies
+        shutil.copy2(index, folder / "benchmarks.json")
     try:
         written, copies = {}, []
         for name, commit in (("base", base), ("head", head)):
@@ -315,7 +306,7 @@ def main(argv=None) -> int:
     if base == head:
         print(f"gate: base and head are the same commit ({head[:8]}): nothing to compare, passing")
         return 0
-    folder = gate_folder()
+    folder = new_folder(REPO / "reports" / "out" / "gate")  # nothing earlier is overwritten
     print(f"gate: {head[:8]} ({args.head}) against {base[:8]} ({args.base}), factor {args.factor}, "
           f"{args.rounds} interleaved rounds, {args.threads or 'all'} thread(s), profile "
           f"{os.environ.get('LRBENCH_PROFILE', 'gate')}; output in {folder.relative_to(REPO)}", flush=True)
@@ -335,8 +326,6 @@ def main(argv=None) -> int:
             print("  faster?     " + s.line())
         bench, kernels = confirm_selection(suspects + improvements, args.normalise)
         index = REPO / ".asv" / "results" / "benchmarks.json"
-        if index.exists():
-            shutil.copy2(index, folder / "run-benchmarks.json")
         try:
             *again, _ = measure(base, head, bench, args.confirm_rounds, args.threads, folder, "confirm", kernels)
         except GateError as exc:
@@ -345,8 +334,8 @@ def main(argv=None) -> int:
         finally:  # the history keeps the full first run (and its benchmark index), not the confirmation's subset
             for name, path in written.items():
                 shutil.copy2(folder / f"run-{name}.json", path)
-            if (folder / "run-benchmarks.json").exists():
-                shutil.copy2(folder / "run-benchmarks.json", index)
+            if (folder / "benchmarks.json").exists():
+                shutil.copy2(folder / "benchmarks.json", index)
         regressions, cleared, improvements = confirmed(suspects, *again, args.factor, args.normalise,
                                                        improvements, first=(before, after))
     elif suspects:
@@ -368,7 +357,7 @@ def main(argv=None) -> int:
     (folder / "verdict.txt").write_text(verdict + "\n")
     if not args.no_report:
         subprocess.run([sys.executable, "-m", "reports", str(folder / "run-head.json"), "--baseline",
-                        str(folder / "run-base.json"), "--no-extras", "--out", str(folder),
+                        str(folder / "run-base.json"), "--out", str(folder),
                         "--title", f"lrbench gate: {head[:8]} against {base[:8]}"], cwd=REPO, check=False)
     return 1 if regressions or failed else 0
 

@@ -1,7 +1,9 @@
 """python -m reports [RESULTS] [--baseline RESULTS]: asv results JSON in, one self-contained HTML page out.
 
 RESULTS is an asv results file (.asv/results/MACHINE/COMMIT-ENV.json) or a results folder (its newest
-file is used; default .asv/results). With --baseline, the page also compares the two runs.
+file is used; default .asv/results). What the benchmark run recorded beside it (COMMIT-ENV.record: kernels,
+profile, machine, accuracy ceilings and sweep, the tutorial's fits) fills the sections asv does not time; the
+report computes nothing itself. With --baseline, the page also compares the two runs.
 """
 from __future__ import annotations
 
@@ -10,8 +12,18 @@ import sys
 from pathlib import Path
 
 from .build import Report, write_png_files
-from .output import PAGE, new_folder, point_latest, write_index
+from .output import PAGE, check_out, new_folder, point_latest, write_index
 from .results import ReportError, load_run
+
+
+# Exit codes: 0 written; 2 refused (bad --out, unreadable or missing results; argparse's usage errors too),
+# with one line on stderr naming the problem; 130 interrupted.
+EXIT_REFUSED, EXIT_INTERRUPTED = 2, 130
+
+
+def _refuse(exc) -> int:
+    print(f"reports: error: {' '.join(str(exc).split())}", file=sys.stderr)
+    return EXIT_REFUSED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,14 +34,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline", help="a second results file (or folder) to compare against, e.g. another commit")
     p.add_argument("--out", default="reports/out", help="where report folders go (default: reports/out)")
     p.add_argument("--title", default="lrbench: linear regression, written several ways, measured")
-    p.add_argument("--no-extras", action="store_true",
-                   help="only what asv measured: skip the parts computed when the report is written "
-                        "(Advertising demo, accuracy ceilings and sweep, this machine's libraries)")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    out = Path(args.out)
+    try:
+        check_out(out)  # before reading or building anything: a refusal costs the user nothing
+    except ValueError as exc:
+        return _refuse(exc)
     try:
         print(f"reports: reading {args.results}", flush=True)
         run = load_run(args.results)
@@ -39,17 +53,22 @@ def main(argv=None) -> int:
             baseline = load_run(args.baseline)
         print(f"reports: {run.path} (commit {run.commit[:8]}, machine {run.machine.get('machine', '?')})",
               flush=True)
-        report = Report(run, baseline, extras=not args.no_extras, log=lambda m: print(m, flush=True))
+        if run.record is None:
+            print(f"reports: {run.record_note}", flush=True)
+        report = Report(run, baseline, log=lambda m: print(m, flush=True))
         html = report.build(args.title)
-        out = Path(args.out)
         folder = new_folder(out)
         write_png_files(folder, report.pngs)
         (folder / PAGE).write_text(html, encoding="utf-8")
         point_latest(out, folder)
         write_index(out)
     except ReportError as exc:
-        print(f"reports: error: {exc}", file=sys.stderr)
-        return 2
+        return _refuse(exc)
+    except OSError as exc:  # the output could not be written after all (disk full, a race): one line
+        return _refuse(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else exc)
+    except KeyboardInterrupt:
+        print("reports: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     print(f"reports: wrote {folder / PAGE} ({len(report.pngs)} figures beside it); "
           f"newest: {out / 'latest' / PAGE}; all: {out / 'index.html'}", flush=True)
     return 0

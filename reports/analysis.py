@@ -1,5 +1,9 @@
 """From a Run's raw asv values to what the report shows: times per epoch, multiples of the floor, speed-ups
-against the references, the largest size each kernel ran at, Pareto fronts."""
+against the references, the largest size each kernel ran at, Pareto fronts.
+
+The benchmark names below are the suite's asv names (tests/test_benchmarks.py checks that each is one); their
+parameter names and units come from asv's benchmarks.json, and what a kernel is (reference, device) and the
+profile from the run record (benchmarks/run_record.py)."""
 from __future__ import annotations
 
 import math
@@ -19,8 +23,7 @@ LOSS = "bench_accuracy.GdLossCurve.track_excess_loss"
 
 ALGORITHMS = ("ols", "gd", "sgd", "minibatch")
 ITERATIVE = ("gd", "sgd", "minibatch")
-REFERENCE_BACKENDS = ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda")  # when the registry cannot say
-MEMORY_FEATURES = 10  # d of the peak-memory benchmark (benchmarks/common.py)
+REFERENCE_BACKENDS = ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda")  # for results without a run record
 
 
 def algorithm(kernel: str) -> str:
@@ -31,26 +34,24 @@ def backend(kernel: str) -> str:
     return kernel.partition("/")[2]
 
 
-def is_reference(kernel: str) -> bool:
-    """Whether the kernel is a library reference: the registry says so, else its backend is a known library."""
-    try:
-        from kernels import REGISTRY
-        if kernel in REGISTRY:
-            return bool(REGISTRY[kernel].reference)
-    except ImportError:
-        pass
-    return backend(kernel) in REFERENCE_BACKENDS
+def _kernel_meta(run: Run | None, kernel: str) -> dict | None:
+    """What the run record says of a kernel (algorithm, backend, device, reference, description), or None."""
+    record = run.record if run is not None else None
+    return ((record or {}).get("kernels") or {}).get(kernel)
 
 
-def on_device(kernel: str) -> bool:
-    """Whether the kernel runs on a GPU: its time is not comparable with the CPU's read floor (the registry
-    says where it is registered, else the backend's name: `*-cuda`, `triton`)."""
-    try:
-        from kernels import REGISTRY
-        if kernel in REGISTRY:
-            return REGISTRY[kernel].device != "cpu"
-    except ImportError:
-        pass
+def is_reference(run: Run | None, kernel: str) -> bool:
+    """Whether the kernel is a library reference: the run record says so, else its backend is a known library."""
+    meta = _kernel_meta(run, kernel)
+    return bool(meta["reference"]) if meta else backend(kernel) in REFERENCE_BACKENDS
+
+
+def on_device(run: Run | None, kernel: str) -> bool:
+    """Whether the kernel runs on a GPU: its time is not comparable with the CPU's read floor (the run record
+    says where it ran, else the backend's name: `*-cuda`, `triton`)."""
+    meta = _kernel_meta(run, kernel)
+    if meta:
+        return meta["device"] != "cpu"
     b = backend(kernel)
     return b.endswith("cuda") or b == "triton"
 
@@ -60,7 +61,7 @@ def floor_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
     kernel, whose floor is the device's (the suite records the CPU's only; scripts/gpu_check.py measures the
     device's)."""
     t, f = fit_time(run, kernel, n, d), floor_time(run, n, d)
-    if t is None or not f or on_device(kernel):
+    if t is None or not f or on_device(run, kernel):
         return None
     return t / f
 
@@ -68,7 +69,7 @@ def floor_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
 def gram_multiple(run: Run, kernel: str, n: int, d: int) -> float | None:
     """An OLS kernel's time over XᵀX by BLAS (same run, same n and d); None for other algorithms, GPU
     kernels (BLAS ran on the CPU) or a size without both timings."""
-    if algorithm(kernel) != "ols" or on_device(kernel):
+    if algorithm(kernel) != "ols" or on_device(run, kernel):
         return None
     t, g = fit_time(run, kernel, n, d), run.value(GRAM, n, d)
     return t / g if t is not None and g else None
@@ -126,18 +127,20 @@ def _skipped(run: Run, benchmark: str, params: tuple) -> bool:
     return v is not None and isinstance(v, float) and math.isnan(v)
 
 
-def profile_of(run: Run):
-    """The benchmark profile whose sizes this run's fits used (benchmarks/common.py), or None."""
-    try:
-        from benchmarks.common import PROFILES
-    except ImportError:  # the report may be written away from the checkout that ran the benchmarks
-        return None
-    sizes = sorted(n for n in params_of(run, FIT, "n"))
-    ds = set(params_of(run, FIT, "d"))
-    for prof in PROFILES.values():
-        if sorted(prof.sizes) == sizes and ds == set(prof.features) | set(prof.wide):
-            return prof
-    return None
+def profile_of(run: Run) -> dict | None:
+    """The benchmark profile the run used, as the run record keeps it (name, sizes, fit_budget_s, ...), or None."""
+    prof, _ = run.recorded("profile")
+    return prof
+
+
+def memory_features(run: Run) -> int | None:
+    """d of the peak-memory benchmark's input, from the run record."""
+    return (profile_of(run) or {}).get("memory_features")
+
+
+def input_bytes(n: int, d: int) -> int:
+    """Bytes of X (n, d) and y (n,) in float64."""
+    return 8 * n * (d + 1)
 
 
 def failed(run: Run) -> list[tuple[str, tuple]]:
@@ -146,7 +149,7 @@ def failed(run: Run) -> list[tuple[str, tuple]]:
 
 
 def references_for(run: Run, algo: str) -> list[str]:
-    return [k for k in kernels(run) if algorithm(k) == algo and is_reference(k)]
+    return [k for k in kernels(run) if algorithm(k) == algo and is_reference(run, k)]
 
 
 def pareto(points: list[tuple[str, float, float]]) -> set[str]:

@@ -10,18 +10,17 @@ from . import analysis as A
 from . import figures as F
 from .compare import compare
 from .html import Cell, esc, figure, heat, p, page, table, ul
-from .machine import asv_machine_name, this_machine
+from .recorded import RecordedSections
 from .results import Run, ok
 
-SPEED_SIZE = (10_000, 10)
-WIDE_MIN_ROWS = 100_000  # benchmarks/common.py: d = 100 is run for OLS at n >= this only  # (n, d) of the speed-against-accuracy figure, when the run has it
+SPEED_SIZE = (10_000, 10)  # (n, d) of the speed-against-accuracy figure, when the run has it
 
 
-class Report:
+class Report(RecordedSections):
     """Collects sections and the PNG files of one report."""
 
-    def __init__(self, run: Run, baseline: Run | None = None, extras: bool = True, log=print):
-        self.run, self.baseline, self.extras, self.log = run, baseline, extras, log
+    def __init__(self, run: Run, baseline: Run | None = None, log=print):
+        self.run, self.baseline, self.log = run, baseline, log
         self.pngs: dict[str, bytes] = {}
         self.sections: list[tuple[str, str, str]] = []
 
@@ -75,20 +74,20 @@ class Report:
         html = self._figure(F.time_vs_n(r), "time_vs_n.png", "time against n, log-log",
                             "Each kernel's time against the number of rows, one panel per algorithm and number "
                             "of features d. The dashed black line is the read floor: one parallel pass over X "
-                            "and y (kernels.floor.read_once); no kernel that reads all the data can go below it.")
+                            "and y (benchmarks/floors.py); no kernel that reads all the data can go below it.")
         rows = []
         prof = A.profile_of(r)
         for k in A.kernels(r):
             for d in A.params_of(r, A.FIT, "d"):
                 top, skipped = A.largest_run(r, k, d)
-                if prof and d not in prof.features:  # the wide design: OLS only, large n only, by design
+                if prof and d not in prof["features"]:  # the wide design: OLS only, large n only, by design
                     if A.algorithm(k) != "ols":
                         continue
-                    skipped = [n for n in skipped if n >= WIDE_MIN_ROWS]
+                    skipped = [n for n in skipped if n >= prof["wide_min_rows"]]
                 if skipped:
                     rows.append([k, d, A.human_n(top) if top else "none", ", ".join(A.human_n(n) for n in skipped)])
         if rows:
-            budget = f"{prof.fit_budget_s:g} s (profile {prof.name})" if prof else "the profile's budget"
+            budget = f"{prof['fit_budget_s']:g} s (profile {prof['name']})" if prof else "the profile's budget"
             html += "<h3>Where the slow kernels stop</h3>" + p(
                 f"A fit whose time, extrapolated from one-epoch fits on up to 200,000 rows, would exceed {budget} is skipped "
                 "(benchmarks/common.py), and so is a size whose data would not fit in the memory available. "
@@ -136,7 +135,7 @@ class Report:
             row = [k]
             for n in sizes:
                 m = A.floor_multiple(r, k, n, d)
-                gpu = A.on_device(k) and A.fit_time(r, k, n, d) is not None
+                gpu = A.on_device(r, k) and A.fit_time(r, k, n, d) is not None
                 row.append(Cell(f"{m:.3g}×") if m is not None else
                            Cell("—", "muted", title="a GPU kernel: not comparable with the CPU floor" if gpu else ""))
             rows.append(row)
@@ -148,7 +147,7 @@ class Report:
         """OLS at d > 1 against XᵀX by BLAS, one table per d the run timed it at."""
         r = self.run
         ds = sorted(d for d in A.params_of(r, A.GRAM, "d") if any(r.value(A.GRAM, n, d) for n in sizes))
-        ols = [k for k in A.kernels(r) if A.algorithm(k) == "ols" and not A.on_device(k)]
+        ols = [k for k in A.kernels(r) if A.algorithm(k) == "ols" and not A.on_device(r, k)]
         if not ds or not ols:
             return ""
         html = "<h3>OLS against forming XᵀX with BLAS</h3>" + p(
@@ -208,52 +207,28 @@ class Report:
         sizes = sorted(A.params_of(r, A.MEMORY, "n"))
         rows = [[k] + [(lambda v: Cell(f"{v:.3g}×") if v is not None else Cell("—", "muted"))(
             r.value(A.MEMORY, k, n)) for n in sizes] for k in A.kernels(r, A.MEMORY)]
+        d = A.memory_features(r)
         if rows:
-            html += table(["kernel"] + [f"n = {A.human_n(n)} ({A.human_bytes(8 * n * (A.MEMORY_FEATURES + 1))})"
-                                        for n in sizes], rows)
+            sized = [f" ({A.human_bytes(A.input_bytes(n, d))})" if d else "" for n in sizes]
+            html += table(["kernel"] + [f"n = {A.human_n(n)}{s}" for n, s in zip(sizes, sized)], rows)
+        if not d:
+            html += p(f"The input's width d is not known: {r.recorded('profile')[1]}.", "note")
         return html
 
     def accuracy_section(self) -> str:
-        r = self.run
-        from kernels import accuracy
-
-        ceilings = None
-        notes = []
-        if self.extras and hasattr(accuracy, "nist_ceilings"):
-            self.log("    computing kernels.accuracy.nist_ceilings()")
-            try:
-                ceilings = accuracy.nist_ceilings(synthetic=False)
-            except Exception as exc:  # data missing or the function changed: say so, keep the rest
-                notes.append(f"kernels.accuracy.nist_ceilings() failed: {type(exc).__name__}: {exc}")
-        elif not hasattr(accuracy, "nist_ceilings"):
-            notes.append("kernels.accuracy.nist_ceilings is not there yet: the heat map has no ceiling row.")
-        html = "".join(p(n, "note") for n in notes)
-        html += self._figure(F.lre_heatmap(r, ceilings), "nist_lre.png", "LRE heat map",
+        ceilings, why = self.run.recorded("nist_ceilings")
+        html = p(f"No ceiling row in the heat map: {why}", "note") if why else ""
+        html += self._figure(F.lre_heatmap(self.run, ceilings), "nist_lre.png", "LRE heat map",
                              "Digits of agreement (LRE, 0-15, worst coefficient) of each OLS kernel with NIST's "
                              "certified values. 'refused': the kernel declined the problem (for example, the normal "
                              "equations are singular to working precision) rather than return wrong digits."
                              + (" The last row is the best any float64 solver can do: the exact solution of the "
                                 "float64-rounded input." if ceilings else ""))
         html += self._lre_table()
-        html += self._figure(F.coef_error(r), "coef_error.png", "coefficient error against statsmodels",
+        html += self._figure(F.coef_error(self.run), "coef_error.png", "coefficient error against statsmodels",
                              "Largest coefficient difference from statsmodels relative to the largest coefficient, "
                              "on seeded synthetic data (well-conditioned, and with features correlated at 0.999).")
-        if hasattr(accuracy, "condition_sweep"):
-            if self.extras:
-                self.log("    computing kernels.accuracy.condition_sweep()")
-                try:
-                    rows = accuracy.condition_sweep()
-                    html += self._figure(F.condition_sweep(rows), "condition_sweep.png",
-                                         "accuracy against condition number",
-                                         "Computed when this report was written (kernels.accuracy.condition_sweep), "
-                                         "not by asv: LRE of each OLS kernel against the exact least-squares "
-                                         "solution as the problem grows ill-conditioned.")
-                except Exception as exc:
-                    html += p(f"kernels.accuracy.condition_sweep() failed: {type(exc).__name__}: {exc}", "note")
-        else:
-            html += p("kernels.accuracy.condition_sweep is not there yet: no accuracy-against-condition figure.",
-                      "note")
-        return html
+        return html + self.condition_sweep()
 
     def _lre_table(self) -> str:
         r = self.run
@@ -302,43 +277,6 @@ class Report:
                     for k in ks]
             html += f"<h3>Distance from the least-squares solution after {esc(A.epochs(r))} epochs</h3>" + table(
                 ["kernel"] + [f"d = {d}" for d in ds], rows) + p("‖θ − θ_OLS‖ / ‖θ_OLS‖, θ = (intercept, coef).")
-        return html
-
-    def advertising_section(self) -> str:
-        if not self.extras:
-            return p("Skipped (--no-extras).", "note")
-        from kernels.cli import demo_figure, demo_rows
-
-        self.log("    fitting the tutorial's Advertising data with every kernel")
-        try:
-            ds, rows = demo_rows()
-        except Exception as exc:  # most often: Advertising.csv not in the data folder; the message says where
-            return p(f"The tutorial's comparison could not run: {exc}", "note")
-        buf = io.BytesIO()
-        demo_figure(ds, rows, buf)
-        self.pngs["advertising.png"] = buf.getvalue()
-        html = figure(self.pngs["advertising.png"], "Advertising: Sales against TV",
-                      "Computed when this report was written (lrbench demo), not by asv.", "advertising.png")
-        body = [[x["kernel"], f"{x['intercept']:.10f}", f"{x['slope']:.10f}", f"{x['diff']:.2e}",
-                 A.human_seconds(x["seconds"]), ", ".join(f"{k}={v}" for k, v in x["options"].items()) or "—"]
-                for x in rows]
-        return html + table(["kernel", "intercept", "slope", "|diff| vs statsmodels", "time", "options"], body)
-
-    def machine_section(self) -> str:
-        r = self.run
-        rec = [[k, v] for k, v in sorted(r.machine.items())]
-        html = "<h3>Where the benchmarks ran (asv's machine record)</h3>" + table(["field", "value"], rec)
-        here = asv_machine_name()
-        if self.extras:
-            info = this_machine()
-            same = r.machine.get("machine") == here
-            html += "<h3>" + esc(f"This machine ({here}), when the report was written") + "</h3>"
-            if not same:
-                html += p(f"The results come from machine {r.machine.get('machine')!r}, this is {here!r}: the "
-                          "versions and threads below describe this machine, not the one that ran the benchmarks.",
-                          "note")
-            for title, rows in info.items():
-                html += f"<h4>{esc(title)}</h4>" + table(["", ""], [list(x) for x in rows])
         return html
 
     def compare_section(self) -> str:

@@ -26,22 +26,22 @@ MIN_BYTES = 4096  # one page: a peak below it reads as "no extra memory" on a lo
 
 
 class Styles:
-    """One colour and marker per backend, the same in every figure; references drawn dashed."""
+    """One colour and marker per backend, the same in every figure; references drawn dashed and labelled."""
 
-    def __init__(self, kernels: list[str]):
+    def __init__(self, run: Run | None, kernels: list[str]):
         backends = sorted({A.backend(k) for k in kernels})
         self.color = {b: _PALETTE[i % len(_PALETTE)] for i, b in enumerate(backends)}
         self.marker = {b: _MARKERS[i % len(_MARKERS)] for i, b in enumerate(backends)}
+        self.references = {k for k in kernels if A.is_reference(run, k)}
 
     def __call__(self, kernel: str) -> dict:
         b = A.backend(kernel)
-        ref = A.is_reference(kernel)
+        ref = kernel in self.references
         return {"color": self.color.get(b, "grey"), "marker": self.marker.get(b, "o"), "ms": 4.5,
                 "ls": "--" if ref else "-", "lw": 1.4, "mfc": "white" if ref else None}
 
-
-def _label(kernel: str) -> str:
-    return kernel + ("  (reference)" if A.is_reference(kernel) else "")
+    def label(self, kernel: str) -> str:
+        return kernel + ("  (reference)" if kernel in self.references else "")
 
 
 def _loglog(ax, xlabel: str, ylabel: str) -> None:
@@ -59,7 +59,7 @@ def time_vs_n(run: Run) -> plt.Figure | None:
     ks = A.kernels(run)
     if not ks:
         return None
-    styles = Styles(ks)
+    styles = Styles(run, ks)
     algos = [a for a in A.ALGORITHMS if any(A.algorithm(k) == a for k in ks)]
     ds = [d for d in sorted(A.params_of(run, A.FIT, "d")) if any(
         run.value(A.FIT, k, n, d) is not None for k in ks for n in A.params_of(run, A.FIT, "n"))]
@@ -75,7 +75,7 @@ def time_vs_n(run: Run) -> plt.Figure | None:
                 pts = [(n, A.fit_time(run, k, n, d)) for n in sizes]
                 pts = [(n, t) for n, t in pts if t is not None]
                 if pts:
-                    ax.plot(*zip(*pts), label=_label(k), **styles(k))
+                    ax.plot(*zip(*pts), label=styles.label(k), **styles(k))
             if floor:
                 ax.plot(*zip(*floor), label="read floor (one pass over X, y)", **FLOOR_STYLE)
             per = "s per epoch" if algo in A.ITERATIVE else "s per fit"
@@ -102,25 +102,32 @@ def memory(run: Run) -> plt.Figure | None:
     if not recs:
         return None
     ks = A.kernels(run, A.MEMORY)
-    styles = Styles(A.kernels(run) or ks)
+    styles = Styles(run, A.kernels(run) or ks)
     algos = [a for a in A.ALGORITHMS if any(A.algorithm(k) == a for k in ks)]
     fig, axes = plt.subplots(1, len(algos), figsize=(4.1 * len(algos), 6.4), squeeze=False,
                              constrained_layout=True)
-    sizes = sorted({A.MEMORY_FEATURES and 8 * r["n"] * (A.MEMORY_FEATURES + 1) for r in recs})
+    d = A.memory_features(run)  # without the run record the input's width is unknown: draw against n
+
+    def size(n):
+        return A.input_bytes(n, d) if d else n
+
+    sizes = sorted({size(r["n"]) for r in recs})
     for j, algo in enumerate(algos):
         ax = axes[0][j]
         for k in (k for k in ks if A.algorithm(k) == algo):
-            pts = sorted((8 * r["n"] * (A.MEMORY_FEATURES + 1), max(r["value"] * 8 * r["n"] * (A.MEMORY_FEATURES + 1),
-                                                                    MIN_BYTES))
+            pts = sorted((size(r["n"]), max(r["value"] * size(r["n"]), MIN_BYTES) if d else max(r["value"], 1e-3))
                          for r in recs if r["kernel"] == k)
             if pts:
-                ax.plot(*zip(*pts), label=_label(k), **styles(k))
+                ax.plot(*zip(*pts), label=styles.label(k), **styles(k))
         xs = np.array([min(sizes) / 1.5, max(sizes) * 1.5])
         for mult, ls in ((1.0, ":"), (0.1, (0, (1, 4)))):
-            ax.plot(xs, mult * xs, color="grey", ls=ls, lw=1, label=f"{mult:g} × input")
-        ax.set_title(f"{algo}  (d = {A.MEMORY_FEATURES})")
-        _loglog(ax, "input size: X and y (bytes)", "extra peak memory (bytes)")
-        ax.axhline(MIN_BYTES, color="grey", lw=0.6, alpha=0.5)
+            ax.plot(xs, mult * xs if d else mult + 0 * xs, color="grey", ls=ls, lw=1, label=f"{mult:g} × input")
+        ax.set_title(f"{algo}  (d = {d or '? (no run record)'})")
+        if d:
+            _loglog(ax, "input size: X and y (bytes)", "extra peak memory (bytes)")
+            ax.axhline(MIN_BYTES, color="grey", lw=0.6, alpha=0.5)
+        else:
+            _loglog(ax, "rows n", "extra peak memory (multiple of the input)")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), frameon=False)
     fig.suptitle("Peak memory one fit adds beyond its input (RSS high-water mark; at most 4 KiB drawn at 4 KiB)",
                  fontsize=13)
@@ -213,7 +220,7 @@ def speed_accuracy(run: Run, n: int, d: int) -> tuple[plt.Figure | None, dict]:
         panels.append((f"gradient descent: −log10 distance from OLS after {e} epochs", "s per epoch", it))
     if not panels:
         return None, {}
-    styles = Styles(A.kernels(run))
+    styles = Styles(run, A.kernels(run))
     fig, axes = plt.subplots(1, len(panels), figsize=(6.6 * len(panels), 5.4), squeeze=False, constrained_layout=True)
     fronts = {}
     for ax, (ylabel, unit, pts) in zip(axes[0], panels):
@@ -285,7 +292,7 @@ def loss_curves(run: Run) -> plt.Figure | None:
     if not recs:
         return None
     ks = A.kernels(run, A.LOSS)
-    styles = Styles(A.kernels(run) or ks)
+    styles = Styles(run, A.kernels(run) or ks)
     algos = [a for a in A.ITERATIVE if any(A.algorithm(k) == a for k in ks)]
     fig, axes = plt.subplots(1, len(algos), figsize=(4.4 * len(algos), 5.0), squeeze=False, constrained_layout=True)
     for ax, algo in zip(axes[0], algos):
@@ -293,7 +300,7 @@ def loss_curves(run: Run) -> plt.Figure | None:
             pts = sorted((int(r["epoch"]), max(r["value"], 1e-16)) for r in recs if r["kernel"] == k)
             st = styles(k)
             st["ms"] = 7 - 0.8 * i  # coinciding curves stay visible: each drawn with a smaller marker
-            ax.plot(*zip(*pts), label=_label(k), **st)
+            ax.plot(*zip(*pts), label=styles.label(k), **st)
         ax.set_yscale("log")
         ax.set_xlabel("epoch")
         ax.set_ylabel("(MSE − MSE_OLS) / MSE_OLS  (log scale)")
@@ -305,14 +312,14 @@ def loss_curves(run: Run) -> plt.Figure | None:
     return fig
 
 
-def condition_sweep(rows: list[dict]) -> plt.Figure | None:
+def condition_sweep(run: Run, rows: list[dict]) -> plt.Figure | None:
     """LRE against condition number per OLS kernel (float64), one panel per problem family."""
     rows = [r for r in rows if r.get("dtype", "float64") == "float64"]
     if not rows:
         return None
     families = list(dict.fromkeys(r["family"] for r in rows))
     ks = sorted({r["kernel"] for r in rows})
-    styles = Styles(ks)
+    styles = Styles(run, ks)
     fig, axes = plt.subplots(1, len(families), figsize=(4.4 * len(families), 5.2), squeeze=False,
                              constrained_layout=True)
     for ax, fam in zip(axes[0], families):
@@ -320,7 +327,7 @@ def condition_sweep(rows: list[dict]) -> plt.Figure | None:
             pts = sorted((r["cond"], r["lre"] if r["lre"] is not None else 0.0) for r in rows
                          if r["family"] == fam and r["kernel"] == k and math.isfinite(r["cond"]))
             if pts:
-                ax.plot(*zip(*pts), label=_label(k), **styles(k))
+                ax.plot(*zip(*pts), label=styles.label(k), **styles(k))
         ax.set_xscale("log")
         ax.set_ylim(-0.5, 16)
         ax.set_xlabel("condition number of the scaled design (log scale)")
@@ -330,6 +337,27 @@ def condition_sweep(rows: list[dict]) -> plt.Figure | None:
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="outside lower center", ncol=min(4, len(labels)), frameon=False)
     fig.suptitle("Accuracy against condition number (float64; a refused fit drawn at 0)", fontsize=13)
+    return fig
+
+
+def advertising(x: list[float], y: list[float], rows: list[dict]) -> plt.Figure:
+    """The tutorial's figure: scaled TV against scaled Sales, the points and the fitted lines (OLS, and gd)."""
+    ols = next((r for r in rows if r["kernel"] == "ols/numpy"), rows[0])
+    gd = next((r for r in rows if r["kernel"].startswith("gd/")), None)
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.scatter(x, y, s=14, alpha=0.6, label=f"Advertising: {len(x)} markets")
+    xs = np.linspace(0, 1, 2)
+    ax.plot(xs, ols["intercept"] + ols["slope"] * xs, lw=2.5, color="C1",
+            label=f"{ols['kernel']}: Sales = {ols['intercept']:.4f} + {ols['slope']:.4f} TV")
+    if gd:
+        ax.plot(xs, gd["intercept"] + gd["slope"] * xs, lw=1.2, ls="--", color="k",
+                label=f"{gd['kernel']} after {gd['n_iter']} epochs")
+    ax.set_xlabel("TV advertising (min-max scaled)")
+    ax.set_ylabel("Sales (min-max scaled)")
+    ax.set_title("Sales against TV: the closed form and gradient descent agree")
+    ax.legend(loc="upper left", fontsize=8)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
     return fig
 
 

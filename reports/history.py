@@ -38,9 +38,9 @@ def runs_of(results_dir: Path, machine: str | None) -> list[Run]:
 def history(runs: list[Run], kernel: str, n: int, d: int) -> list[tuple[Run, float | None, float | None]]:
     """(run, seconds, seconds / read floor) for each run that measured kernel at (n, d)."""
     out = []
-    gpu = on_device(kernel)  # the recorded floor is the CPU's: no ratio for a GPU kernel
     for r in runs:
         t, floor = r.value(FIT, kernel, n, d), r.value(FLOOR, n, d)
+        gpu = on_device(r, kernel)  # the recorded floor is the CPU's: no ratio for a GPU kernel
         if t is not None:
             out.append((r, t, t / floor if floor and not gpu else None))
     return out

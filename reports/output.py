@@ -10,6 +10,25 @@ from .html import esc
 PAGE = "report.html"
 
 
+def check_out(out: Path) -> None:
+    """Refuse, before any work, an output location this module could not finish writing: --out a file (or
+    under one), an existing `latest` that is not a link (a user's folder, never replaced), or a folder that
+    cannot be written. Raises ValueError with the one-line reason."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; reports go in a folder of their own")
+    parent = next((p for p in [out, *out.parents] if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise ValueError(f"--out {out}: {parent} is a file, not a folder")
+    link = out / "latest"
+    if (link.exists() or link.is_symlink()) and not link.is_symlink():
+        raise ValueError(f"{link} exists and is not a link (it would be left pointing at an old report); "
+                         "move it away, or choose another --out")
+    if (out / "index.html").is_dir():
+        raise ValueError(f"{out / 'index.html'} is a folder; the index of reports is written there: move it away")
+    if parent is not None and not os.access(parent, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: {parent} is not writable")
+
+
 def new_folder(out: Path) -> Path:
     """A fresh folder out/<UTC time>[-k]; never an existing one, so no earlier report is overwritten."""
     out.mkdir(parents=True, exist_ok=True)
@@ -21,7 +40,7 @@ def new_folder(out: Path) -> Path:
             return folder
         except FileExistsError:
             continue
-    raise RuntimeError(f"{out}: could not find a free folder name for {stamp}")
+    raise FileExistsError(f"{out}: could not find a free folder name for {stamp}")
 
 
 def _reports(out: Path) -> list[Path]:
@@ -33,7 +52,7 @@ def point_latest(out: Path, folder: Path) -> None:
     """Make out/latest a relative link to folder, replacing the old link atomically (never a real folder)."""
     link = out / "latest"
     if link.exists() and not link.is_symlink():
-        raise RuntimeError(f"{link} exists and is not a link; move it away so the newest report can be linked")
+        raise FileExistsError(f"{link} exists and is not a link; move it away so the newest report can be linked")
     tmp = out / f".latest.{os.getpid()}"
     if tmp.is_symlink():
         tmp.unlink()

@@ -1,4 +1,5 @@
-"""Reading asv results: one results JSON file (one commit, one environment, one machine) into a `Run`."""
+"""Reading asv results: one results JSON file (one commit, one environment, one machine) into a `Run`, with the
+parameter names and units of asv's benchmarks.json and the run record the benchmark run wrote beside it."""
 from __future__ import annotations
 
 import ast
@@ -28,6 +29,19 @@ class Run:
     stats: dict[str, dict[tuple, tuple[dict | None, list | None]]]  # (stats, samples) as asv compare takes them
     versions: dict[str, str | None] = field(default_factory=dict)
     started: dt.datetime | None = None  # when the first benchmark of the run started
+    record: dict | None = None  # what the benchmark run recorded beside the results (benchmarks/run_record.py)
+    record_note: str = ""  # why there is no record, when there is none
+
+    def recorded(self, part: str):
+        """(value, None) of one part of the run record, or (None, why it is not there)."""
+        if self.record is None:
+            return None, self.record_note
+        value = self.record.get(part)
+        if value is None:
+            return None, f"the run record {record_path(self.path)} has no {part!r}"
+        if isinstance(value, dict) and set(value) == {"error"}:
+            return None, f"the benchmark run could not record it: {value['error']}"
+        return value, None
 
     @property
     def label(self) -> str:
@@ -75,37 +89,44 @@ def newest_results(results_dir: Path) -> Path:
 
 
 def _benchmarks_json(results_file: Path) -> dict:
-    """asv's benchmarks.json beside the machine folders: units and parameter names of each benchmark."""
-    path = results_file.parent.parent / "benchmarks.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
-        raise ReportError(f"{path}: not a readable asv benchmarks.json ({exc})") from None
-    return {k: v for k, v in data.items() if isinstance(v, dict)}
-
-
-# This suite's parameter names and units, for a results file read without asv's benchmarks.json beside it.
-_KNOWN = {
-    "time_fit": (["kernel", "n", "d"], "seconds"), "time_read_once": (["n", "d"], "seconds"),
-    "time_prepare": (["kernel", "n", "d"], "seconds"), "timeraw_first_call": (["kernel", "cache"], "seconds"),
-    "track_peakmem_extra": (["kernel", "n"], "x input"), "track_lre": (["kernel", "problem"], "digits"),
-    "track_coef_error": (["kernel", "case"], "relative"), "track_distance": (["kernel", "d"], "relative"),
-    "track_excess_loss": (["kernel", "epoch"], "relative"),
-}
+    """asv's benchmarks.json (each benchmark's params, param_names and unit): beside the machine folders, as asv
+    writes it, or beside the results file (a copied run, as the gate keeps them)."""
+    for path in (results_file.parent.parent / "benchmarks.json", results_file.parent / "benchmarks.json"):
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text())
+            except (OSError, ValueError) as exc:
+                raise ReportError(f"{path}: not a readable asv benchmarks.json ({exc})") from None
+            return {k: v for k, v in data.items() if isinstance(v, dict)}
+    return {}
 
 
 def _default_unit(name: str) -> str:
+    """A unit from the benchmark's kind, for results read without asv's benchmarks.json."""
     method = name.rsplit(".", 1)[-1]
-    if method in _KNOWN:
-        return _KNOWN[method][1]
     return "seconds" if method.startswith(("time_", "timeraw_")) else "bytes" if method.startswith("peakmem_") else ""
 
 
-def _default_param_names(name: str, count: int) -> list[str]:
-    names = _KNOWN.get(name.rsplit(".", 1)[-1], ([], ""))[0]
-    return names if len(names) == count else [f"p{i}" for i in range(count)]
+RECORD_SUFFIX = ".record"  # benchmarks/run_record.py writes MACHINE/COMMIT-ENV.record beside the .json
+
+
+def record_path(results_file: Path) -> Path:
+    return Path(results_file).with_suffix(RECORD_SUFFIX)
+
+
+def load_record(results_file: Path) -> tuple[dict | None, str]:
+    """(the run record beside a results file, "") or (None, why there is none)."""
+    path = record_path(results_file)
+    if not path.is_file():
+        return None, (f"no run record ({path.name} beside the results): the run was made without "
+                      "`python -m benchmarks.run_record` (older results, or asv alone); make report writes one")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return None, f"{path}: not a readable run record ({type(exc).__name__}: {exc})"
+    if not isinstance(data, dict):
+        return None, f"{path}: not a run record (a JSON object was expected)"
+    return data, ""
 
 
 def load_run(path: str | Path) -> Run:
@@ -139,7 +160,7 @@ def load_run(path: str | Path) -> Run:
             stats[name] = {c: (s, sm) for c, s, sm in zip(combos, sts or [None] * len(combos),
                                                           smp or [None] * len(combos))}
             info = meta.get(name, {})
-            param_names[name] = list(info.get("param_names") or _default_param_names(name, len(raw_params)))
+            param_names[name] = list(info.get("param_names") or [f"p{i}" for i in range(len(raw_params))])
             units[name] = info.get("unit") or _default_unit(name)
             versions[name] = res.benchmark_version.get(name)
     except (TypeError, ValueError, KeyError, IndexError) as exc:
@@ -149,9 +170,11 @@ def load_run(path: str | Path) -> Run:
         date = dt.datetime.fromtimestamp(res.date / 1000, tz=dt.timezone.utc)
     starts = [v for v in res.started_at.values() if isinstance(v, (int, float))]
     started = dt.datetime.fromtimestamp(min(starts) / 1000, tz=dt.timezone.utc) if starts else None
+    record, note = load_record(path)
     return Run(path=path, commit=str(res.commit_hash or "unknown"), date=date, env_name=str(res.env_name),
                machine={str(k): str(v) for k, v in (res.params or {}).items()}, param_names=param_names,
-               units=units, values=values, stats=stats, versions=versions, started=started)
+               units=units, values=values, stats=stats, versions=versions, started=started, record=record,
+               record_note=note)
 
 
 def _product(raw_params: list[list[str]]) -> list[tuple]:

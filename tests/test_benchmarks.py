@@ -17,7 +17,8 @@ from kernels.contract import ITERATIVE
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from benchmarks import bench_accuracy, bench_compile, bench_memory, bench_time, common, peak_memory  # noqa: E402
+from benchmarks import (base, bench_accuracy, bench_compile, bench_memory, bench_time, common,  # noqa: E402
+                        peak_memory, run_record)
 
 
 def test_every_registered_kernel_is_benchmarked():
@@ -130,7 +131,7 @@ class _Counting:
 def test_time_fit_times_the_solve_alone_and_synchronises(monkeypatch):
     c = _Counting(REGISTRY["gd/numpy"])
     monkeypatch.setitem(REGISTRY, "gd/counting", c.kernel)
-    bench_time._prepared.clear()
+    base._prepared.clear()
     b = bench_time.Fit()
     b.setup({}, "gd/counting", 1_000, 1)  # warm-up fit and the one prepare happen here
     before = dict(c.calls)
@@ -140,7 +141,7 @@ def test_time_fit_times_the_solve_alone_and_synchronises(monkeypatch):
     assert c.calls["sync"] == before["sync"] + 1  # a device kernel is waited for before the clock stops
     b.setup({}, "gd/counting", 1_000, 1)  # asv re-runs setup before each sample: the prepared input is reused
     assert c.calls["prepare"] == before["prepare"]
-    bench_time._prepared.clear()
+    base._prepared.clear()
 
 
 @pytest.mark.parametrize("name", sorted(k for k in REGISTRY if REGISTRY[k].algorithm in ITERATIVE))
@@ -185,3 +186,60 @@ def test_numba_first_call_child_runs_in_a_fresh_process(tmp_path):
     first = r.stdout.split()[-1]
     assert float(first) > 0.05  # compiling takes a while; a cache hit from elsewhere would be near zero
     assert any(tmp_path.iterdir())  # numba wrote its cache into the fresh folder, not a shared one
+
+
+def test_the_names_the_report_reads_are_benchmarks_of_this_suite():
+    """reports.analysis names the asv benchmarks it reads (the gate too): each must be a method of a class here."""
+    import importlib
+
+    from reports import analysis
+
+    names = [v for k, v in vars(analysis).items() if k.isupper() and isinstance(v, str) and v.count(".") == 2]
+    assert analysis.FIT in names and analysis.FLOOR in names and len(names) >= 10
+    for name in names:
+        module, cls, method = name.split(".")
+        owner = getattr(importlib.import_module(f"benchmarks.{module}"), cls, None)
+        assert owner is not None and callable(getattr(owner, method, None)), name
+
+
+def test_the_run_record_describes_the_kernels_profile_and_machine(tmp_path, monkeypatch):
+    from reports.results import load_record, record_path
+
+    results = tmp_path / "m" / "abcdef12-env.json"
+    assert run_record.record_path(results) == record_path(results)  # both sides look in the same place
+    kernels = run_record.kernels_meta()
+    assert set(kernels) == set(REGISTRY)
+    for name, meta in kernels.items():
+        k = REGISTRY[name]
+        assert (meta["algorithm"], meta["backend"], meta["device"], meta["reference"]) == \
+            (k.algorithm, k.backend, k.device, k.reference)
+    prof = run_record.profile_meta()
+    assert prof["name"] == common.PROFILE.name and tuple(prof["sizes"]) == common.PROFILE.sizes
+    assert prof["memory_features"] == common.MEMORY_FEATURES
+    # the experiments are slow: the record's assembly is checked with them stubbed, failures kept as errors
+    monkeypatch.setattr(run_record.accuracy_experiments, "nist_ceilings", lambda synthetic: {"Norris": {"float64": 14}})
+    monkeypatch.setattr(run_record.accuracy_experiments, "condition_sweep",
+                        lambda kernels: 1 / 0)
+    monkeypatch.setattr(run_record, "advertising", lambda: {"rows": []})
+    results.parent.mkdir()
+    results.write_text("{}")  # stands in for asv's results file: the record goes beside it
+    path = run_record.write(results, run_record.make_record())
+    record, note = load_record(results)
+    assert path == record_path(results) and note == ""
+    assert record["nist_ceilings"] == {"Norris": {"float64": 14}}
+    assert "ZeroDivisionError" in record["condition_sweep"]["error"]
+    assert any(row[0] == "SIMD" for row in record["machine"]["hardware"])
+    assert run_record.results_file(tmp_path, "abcdef12" + "0" * 32) == results
+    with pytest.raises(FileNotFoundError, match="no asv results for commit ffffffff"):
+        run_record.results_file(tmp_path, "f" * 40)
+
+
+def test_the_tutorial_rows_are_the_fits_of_the_advertising_data():
+    from benchmarks.tutorial import demo_rows
+
+    ds, rows = demo_rows(kernels=["ols/numpy", "gd/numpy"])
+    assert [r["kernel"] for r in rows] == ["ols/numpy", "gd/numpy"]
+    ols = np.polyfit(ds.X[:, 0], ds.y, 1)  # the same line computed another way
+    assert rows[0]["slope"] == pytest.approx(ols[0], rel=1e-12)
+    assert rows[0]["intercept"] == pytest.approx(ols[1], rel=1e-12)
+    assert rows[1]["diff"] < 1e-3 and rows[1]["n_iter"] == 1000

@@ -1,4 +1,5 @@
-"""The report generator, on results of a small real asv run made here: every section, a new folder per report,
+"""The report generator, on results of a small real asv run made here and the run record written after it: every
+section, a report that imports neither kernels nor benchmarks, a run without its record, a new folder per report,
 escaping, errors that name the file, asv's significance test in comparisons, and the page in headless Chromium
 (every figure decoded, no console errors; the screenshot is kept in test-artifacts/)."""
 from __future__ import annotations
@@ -178,7 +179,31 @@ def results_dir(tmp_path_factory) -> Path:
                         "--set-commit-hash", head.stdout.strip(), "-b", BENCHES], cwd=REPO, env=env,
                        capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
+    r = subprocess.run([sys.executable, "-m", "benchmarks.run_record", str(root / "results"), "--commit",
+                        head.stdout.strip()], cwd=REPO, env=dict(env, PYTHONPATH=str(REPO)), capture_output=True,
+                       text=True, timeout=600)
+    assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-4000:]
     return root / "results"
+
+
+# The report in a process where importing kernels or benchmarks fails, and every attempt is noted, even one a
+# module would catch: the report must only read what the benchmark run wrote.
+NO_LOWER_LAYERS = """
+import json, sys
+tried = []
+class Blocker:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("kernels", "benchmarks"):
+            tried.append(name)
+            raise ImportError(f"{name}: blocked, the report must not import it")
+        return None
+sys.meta_path.insert(0, Blocker())
+for name in ("kernels", "benchmarks"):
+    sys.modules[name] = None
+from reports.__main__ import main
+code = main(sys.argv[1:])
+print(json.dumps({"code": code, "tried": tried}))
+"""
 
 
 def _report(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
@@ -219,20 +244,49 @@ def test_report_has_every_section_and_figure(report):
     assert "OLS against forming XᵀX with BLAS" in html and "<h4>d = 3</h4>" in html
     pngs = sorted(p.name for p in report.glob("*.png"))
     for name in ("time_vs_n.png", "peak_memory.png", "nist_lre.png", "coef_error.png", "speed_accuracy.png",
-                 "loss_curves.png", "advertising.png"):
+                 "loss_curves.png", "advertising.png", "condition_sweep.png"):
         assert name in pngs
+    assert "no run record" not in html
     assert html.count('<img src="data:image/png;base64,') == len(pngs)  # every PNG also embedded
     index = (report.parent / "index.html").read_text(encoding="utf-8")
     assert f'href="{report.name}/report.html"' in index
 
 
+def test_the_report_imports_neither_kernels_nor_benchmarks(results_dir, tmp_path):
+    """Blocked lower layers: the page is still whole, its recorded parts read from the run record."""
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-c", NO_LOWER_LAYERS, str(results_dir), "--out", str(out)], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert json.loads(r.stdout.strip().splitlines()[-1]) == {"code": 0, "tried": []}
+    html = (out / "latest" / "report.html").read_text(encoding="utf-8")
+    assert 'class="error"' not in html and "no run record" not in html
+    advertising = html[html.index('<section id="advertising">'):html.index('<section id="machine">')]
+    assert "ols/statsmodels" in advertising and "0.2151917007" in advertising  # the tutorial's intercept
+    assert "SIMD" in html and "ols/statsmodels" in html[html.index('<section id="machine">'):]
+    assert (out / "latest" / "condition_sweep.png").is_file() and (out / "latest" / "advertising.png").is_file()
+
+
+def test_a_run_without_its_record_says_so_where_the_record_was_needed(results_dir, tmp_path):
+    path = _derived_copy(results_dir, tmp_path / "res", lambda data: None)  # the .json alone, as older runs
+    assert not path.with_suffix(".record").exists()
+    r = _report([str(path), "--out", str(tmp_path / "out")], cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
+    assert 'class="error"' not in html
+    for anchor in ("accuracy", "advertising", "machine"):
+        section = html[html.index(f'<section id="{anchor}">'):]
+        assert "no run record" in section[:section.index("</section>")], anchor
+    assert "time_vs_n.png" in html and "advertising.png" not in html  # asv's numbers are all still there
+
+
 def test_a_new_report_never_overwrites_an_earlier_one(results_dir, tmp_path):
     out = tmp_path / "out"
-    first = _report([str(results_dir), "--out", str(out), "--no-extras"], cwd=REPO)
+    first = _report([str(results_dir), "--out", str(out)], cwd=REPO)
     assert first.returncode == 0, first.stderr
     folder1 = (out / "latest").resolve()
     content = (folder1 / "report.html").read_bytes()
-    second = _report([str(results_dir), "--out", str(out), "--no-extras"], cwd=REPO)
+    second = _report([str(results_dir), "--out", str(out)], cwd=REPO)
     assert second.returncode == 0, second.stderr
     folder2 = (out / "latest").resolve()
     assert folder2 != folder1 and folder1.is_dir()
@@ -270,7 +324,7 @@ def test_strings_from_results_are_escaped(results_dir, tmp_path):
                         values[i] = repr(evil)
 
     path = _derived_copy(results_dir, tmp_path / "res", edit)
-    r = _report([str(path), "--out", str(tmp_path / "out"), "--no-extras"], cwd=REPO)
+    r = _report([str(path), "--out", str(tmp_path / "out")], cwd=REPO)
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in html and "<b>box</b>" not in html
@@ -339,7 +393,7 @@ def test_comparison_section_from_two_results_files(results_dir, tmp_path):
 
     before = _derived_copy(results_dir, tmp_path / "before", scaled(1.0))
     after = _derived_copy(results_dir, tmp_path / "after", scaled(4.0))
-    r = _report([str(after), "--baseline", str(before), "--out", str(tmp_path / "out"), "--no-extras"], cwd=REPO)
+    r = _report([str(after), "--baseline", str(before), "--out", str(tmp_path / "out")], cwd=REPO)
     assert r.returncode == 0, r.stderr
     html = (tmp_path / "out" / "latest" / "report.html").read_text(encoding="utf-8")
     assert '<section id="compare">' in html
@@ -402,8 +456,12 @@ def test_gpu_kernels_are_not_divided_by_the_cpu_floor():
               param_names={A.FIT: ["kernel", "n", "d"], A.FLOOR: ["n", "d"]},
               units={A.FIT: "seconds", A.FLOOR: "seconds"},
               values={A.FIT: fits, A.FLOOR: {(1000, 1): 1e-4}}, stats={}, versions={})
-    assert A.on_device("ols/torch-cuda") and A.on_device("ols/triton") and A.on_device("gd/torch-nn-cuda")
-    assert not A.on_device("ols/numba") and not A.on_device("ols/torch-cpu")
+    # without a run record the backend's name decides; with one, the device the kernel was registered on
+    assert all(A.on_device(run, k) for k in ("ols/torch-cuda", "ols/triton", "gd/torch-nn-cuda"))
+    assert not A.on_device(run, "ols/numba") and not A.on_device(run, "ols/torch-cpu")
+    recorded = copy.deepcopy(run)
+    recorded.record = {"kernels": {"ols/numba": {"device": "cuda", "reference": False}}}
+    assert A.on_device(recorded, "ols/numba") and A.floor_multiple(recorded, "ols/numba", 1000, 1) is None
     assert A.floor_multiple(run, "ols/numba", 1000, 1) == pytest.approx(2.0)
     assert A.floor_multiple(run, "ols/torch-cuda", 1000, 1) is None
     assert A.floor_multiple(run, "ols/triton", 1000, 1) is None
@@ -425,3 +483,22 @@ def test_ols_is_divided_by_blas_gram_only_where_that_means_something():
     assert A.gram_multiple(run, "gd/numba", 1000, 3) is None  # descent is compared with the read floor
     assert A.gram_multiple(run, "ols/torch-cuda", 1000, 3) is None  # BLAS ran on the CPU
     assert A.gram_multiple(run, "ols/numpy", 100, 3) is None  # no XᵀX timing at that size
+
+
+def test_a_part_the_run_could_not_record_is_named_with_its_reason():
+    from pathlib import Path as _P
+
+    from reports.results import Run
+
+    run = Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e", machine={}, param_names={}, units={},
+              values={}, stats={}, versions={},
+              record={"condition_sweep": {"error": "condition_sweep() failed: DataFileError: nist/ missing"},
+                      "profile": {"memory_features": 10}})
+    assert run.recorded("profile") == ({"memory_features": 10}, None)
+    value, why = run.recorded("condition_sweep")
+    assert value is None and "could not record it" in why and "nist/ missing" in why
+    value, why = run.recorded("advertising")
+    assert value is None and "has no 'advertising'" in why and "c-e.record" in why
+    bare = Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e", machine={}, param_names={}, units={},
+               values={}, stats={}, versions={}, record_note="no run record (c-e.record ...)")
+    assert bare.recorded("profile") == (None, "no run record (c-e.record ...)")

@@ -20,6 +20,7 @@ size. Problems with n p² max(1, b/96)² > MAX_WORK are refused with an InputErr
 from __future__ import annotations
 
 BACKENDS = ("exact",)  # read by kernels/registry.py before import
+PROVIDES = {"exact": ("ols",)}
 
 import math
 import numbers

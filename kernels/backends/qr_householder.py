@@ -18,6 +18,7 @@ equations' does; cond² enters only through the residual (‖r‖), as it does f
 from __future__ import annotations
 
 BACKENDS = ("qr",)  # read by kernels/registry.py before import
+PROVIDES = {"qr": ("ols",)}
 
 import math
 from fractions import Fraction
@@ -33,7 +34,7 @@ from ..numerics.iterative_refinement import Refinement, refine
 from ..numerics.normal_equations import TINY
 from .exact_rational import _bareiss_solve
 from ..registry import register
-from ..scaling import rescaled, unscale
+from ..scaling import exponents, rescaled, unscale
 from ..threads import numba_threads
 
 BLOCK = 512  # rows per Householder block: p x BLOCK float64 stays in L2
@@ -358,9 +359,11 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
         ref = unscale(qr_solve(Xs, ys, fit_intercept), ex, ey, "ols/qr")
     p = result.params if fit_intercept else result.coef
     pr = ref.params if fit_intercept else ref.coef
-    y_norm = float(np.linalg.norm(y))
-    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, np.linalg.norm(X, axis=0),
-                                                             fit_intercept))
+    ex, ey = exponents(X, y)  # norms of the data brought near 1 first (exactly): no square over- or underflows
+    with np.errstate(over="ignore"):
+        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
+        x_norms = np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
+    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
     scale = np.where(scale > 0, scale, 1.0)
     worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
     agree = -math.log10(worst) if worst > 0 else math.inf

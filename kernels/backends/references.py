@@ -2,18 +2,48 @@
 from __future__ import annotations
 
 BACKENDS = ("statsmodels", "sklearn", "torch-nn", "torch-nn-cuda")  # read by kernels/registry.py before import
+PROVIDES = {"statsmodels": ("ols",), "sklearn": ("ols", "sgd"), "torch-nn": ("gd",), "torch-nn-cuda": ("gd",)}
 
 import importlib.util
 
 import numpy as np
 
 from ..contract import FitResult, Options
+from ..errors import DivergenceError
 from ..numerics.iterative import LossTracker, initial_params
 from ..registry import mark_unavailable, register
 
 
 def _missing(module: str) -> bool:
     return importlib.util.find_spec(module) is None
+
+
+BIG, SMALL = 2.0 ** 256, 2.0 ** -256  # beyond these, a library's sums of squares may overflow or underflow
+
+
+def _pow2(top: np.ndarray) -> np.ndarray:
+    """Powers of two that bring each column's largest |value| into [0.5, 1): exact scaling factors."""
+    return np.ldexp(1.0, -np.frexp(np.where(top > 0, top, 1.0))[1])
+
+
+def in_safe_range(X, y):
+    """(X, y, sx, sy) for a library OLS: unchanged (sx, sy = None) when every column's largest |value| is
+    within [SMALL, BIG]; else each column and y scaled by a power of two (exact), so the library's sums of
+    squares neither overflow (values near 1e154 gave statsmodels wrong coefficients) nor underflow.
+    `unscale` turns the coefficients back."""
+    top = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))).astype(np.float64)  # float32: no cast overflow
+    ytop = max(abs(float(y.max())), abs(float(y.min())))
+    if np.all((top <= BIG) & ((top >= SMALL) | (top == 0))) and (ytop <= BIG and (ytop >= SMALL or ytop == 0)):
+        return X, y, None, None
+    sx, sy = _pow2(top), float(_pow2(np.array([ytop]))[0])
+    return (X * sx.astype(X.dtype)), (y * y.dtype.type(sy)), sx, sy
+
+
+def unscale(intercept: float, coef: np.ndarray, sx, sy) -> tuple[float, np.ndarray]:
+    """The coefficients of the unscaled problem: y·sy ≈ b' + (X·sx) c'  =>  b = b'/sy, c = c'·sx/sy."""
+    if sx is None:
+        return intercept, coef
+    return intercept / sy, coef * sx / sy
 
 
 if _missing("statsmodels"):
@@ -23,11 +53,13 @@ else:
     def ols_statsmodels(data, fit_intercept: bool, opts: Options):
         """sm.OLS(y, [1, X]).fit(): an SVD of the (n, d+1) design, O(n d²) with a large constant."""
         import statsmodels.api as sm
-        X, y = data
+        X, y, sx, sy = in_safe_range(*data)
         A = sm.add_constant(X, has_constant="add") if fit_intercept else X
-        params = np.asarray(sm.OLS(y, A).fit().params, dtype=np.float64)
-        return FitResult(intercept=float(params[0]) if fit_intercept else 0.0,
-                         coef=params[1:] if fit_intercept else params, kernel="ols/statsmodels")
+        with np.errstate(all="ignore"):  # inputs it would get wrong are refused or rescaled before the call
+            params = np.asarray(sm.OLS(y, A).fit().params, dtype=np.float64)
+        b, coef = unscale(float(params[0]) if fit_intercept else 0.0, params[1:] if fit_intercept else params,
+                          sx, sy)
+        return FitResult(intercept=b, coef=coef, kernel="ols/statsmodels")
 
 
 if _missing("sklearn"):
@@ -38,10 +70,11 @@ else:
     def ols_sklearn(data, fit_intercept: bool, opts: Options):
         """LinearRegression: copies and centres X, then an SVD-based least-squares solve."""
         from sklearn.linear_model import LinearRegression
-        X, y = data
-        m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
-        return FitResult(intercept=float(m.intercept_), coef=np.asarray(m.coef_, dtype=np.float64).ravel(),
-                         kernel="ols/sklearn")
+        X, y, sx, sy = in_safe_range(*data)
+        with np.errstate(all="ignore"):
+            m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
+        b, coef = unscale(float(m.intercept_), np.asarray(m.coef_, dtype=np.float64).ravel(), sx, sy)
+        return FitResult(intercept=b, coef=coef, kernel="ols/sklearn")
 
     @register("sgd", "sklearn", reference=True,
               description="scikit-learn SGDRegressor, one partial_fit (one epoch) at a time")
@@ -66,7 +99,15 @@ else:
                 r = X @ coef + intercept[0] - y
                 if tr.record(float(r @ r) / y.shape[0]):
                     break
-                m.partial_fit(X, y)
+                try:
+                    m.partial_fit(X, y)
+                except ValueError as exc:  # its own overflow check: the same divergence as everywhere else
+                    if "overflow" not in str(exc):
+                        raise
+                    raise DivergenceError(
+                        f"sgd/sklearn: gradient descent diverged: the weights overflowed during epoch "
+                        f"{len(tr.history)} with learning_rate={opts.learning_rate}; "
+                        "use a smaller learning rate, or scale the features") from None
                 coef, intercept = m.coef_, m.intercept_
         return tr.result(float(intercept[0]), coef)
 

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 BACKENDS = ("torch-cpu", "torch-cuda")  # read by kernels/registry.py before import
+PROVIDES = {"torch-cpu": ("ols", "gd", "sgd", "minibatch"), "torch-cuda": ("ols", "gd", "minibatch")}
+
+import warnings
 
 import numpy as np
 import torch
@@ -29,12 +32,20 @@ def cuda_unavailable_reason() -> str | None:
     return None
 
 
+def as_tensor(a: np.ndarray, device: str, opts: Options):
+    """A host array as a tensor on the device in the requested dtype. NumPy converts first (torch takes
+    neither longdouble nor non-native byte order); a read-only array is shared, not copied: torch warns that
+    it is not writable, but no kernel writes to its input."""
+    a = np.ascontiguousarray(a, dtype=opts.np_dtype)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(a).to(device=device, dtype=TORCH_DTYPES[opts.dtype])
+
+
 def prepare_on(device: str):
     def prepare(X, y, opts: Options):
         """Host arrays -> tensors on the device, in the requested dtype: the one host-to-device transfer."""
-        dt = TORCH_DTYPES[opts.dtype]
-        return (torch.from_numpy(np.ascontiguousarray(X)).to(device=device, dtype=dt),
-                torch.from_numpy(np.ascontiguousarray(y)).to(device=device, dtype=dt))
+        return as_tensor(X, device, opts), as_tensor(y, device, opts)
     return prepare
 
 

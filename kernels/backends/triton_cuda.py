@@ -16,6 +16,7 @@ runs the same kernels on CPU tensors, which is how they are checked on a machine
 from __future__ import annotations
 
 BACKENDS = ("triton",)  # read by kernels/registry.py before import
+PROVIDES = {"triton": ("ols", "gd")}
 
 import numpy as np
 import torch
@@ -28,6 +29,7 @@ from ..numerics.normal_equations import ols_result, solve_gram
 from ..numerics.comoment_merge import merge_groups
 from ..numerics.iterative import LossTracker, initial_params
 from ..registry import mark_unavailable, register
+from .torch_tensors import as_tensor
 
 BOTH = ("float64", "float32")
 TORCH_DTYPES = {"float64": torch.float64, "float32": torch.float32}
@@ -183,6 +185,16 @@ _ols.__doc__ = "One fused pass (d = 1): float64 shifted co-moments per program, 
 # --- gradient descent -----------------------------------------------------------------------------
 
 @triton.jit
+def _tile_sums(x_ptr, y_ptr, rows, rmask, cols, cmask, w, b, sse, gb, gw, D: tl.constexpr):
+    """Add one tile of rows to the running (Σr², Σr, Σr·x) with r = x·w + b - y, in float64."""
+    xt = tl.load(x_ptr + rows[:, None] * D + cols[None, :], mask=rmask[:, None] & cmask[None, :],
+                 other=0.0).to(tl.float64)
+    yt = tl.load(y_ptr + rows, mask=rmask, other=0.0).to(tl.float64)
+    r = tl.where(rmask, tl.sum(xt * w[None, :], axis=1) + b - yt, 0.0)
+    return sse + r * r, gb + r, gw + r[:, None] * xt
+
+
+@triton.jit
 def _gd_all_epochs(x_ptr, y_ptr, n, w_ptr, b_ptr, hp_ptr, hist_ptr, count_ptr, epochs,
                    D: tl.constexpr, D_PAD: tl.constexpr, ROWS: tl.constexpr, FIT_INTERCEPT: tl.constexpr):
     """One program runs every epoch: loss and gradient over all rows, loss to hist[k], update, stop rule.
@@ -206,14 +218,7 @@ def _gd_all_epochs(x_ptr, y_ptr, n, w_ptr, b_ptr, hp_ptr, hist_ptr, count_ptr, e
         gw = tl.zeros([ROWS, D_PAD], dtype=tl.float64)
         for start in range(0, n, ROWS):
             rows = start + rl
-            rmask = rows < n
-            xt = tl.load(x_ptr + rows[:, None] * D + cols[None, :], mask=rmask[:, None] & cmask[None, :],
-                         other=0.0).to(tl.float64)
-            yt = tl.load(y_ptr + rows, mask=rmask, other=0.0).to(tl.float64)
-            r = tl.where(rmask, tl.sum(xt * w[None, :], axis=1) + b - yt, 0.0)
-            sse += r * r
-            gb += r
-            gw += r[:, None] * xt
+            sse, gb, gw = _tile_sums(x_ptr, y_ptr, rows, rows < n, cols, cmask, w, b, sse, gb, gw, D)
         loss = tl.sum(sse, axis=0) / n
         tl.store(hist_ptr + k, loss)
         finite = (loss - loss) == 0.0  # false for inf and nan alike
@@ -248,14 +253,7 @@ def _gd_partials(x_ptr, y_ptr, n, w_ptr, b_ptr, state_ptr, part_ptr, tiles,
     first = pid.to(tl.int64) * tiles * ROWS
     for i in range(tiles):
         rows = first + i * ROWS + rl
-        rmask = (rows < n) & active
-        xt = tl.load(x_ptr + rows[:, None] * D + cols[None, :], mask=rmask[:, None] & cmask[None, :],
-                     other=0.0).to(tl.float64)
-        yt = tl.load(y_ptr + rows, mask=rmask, other=0.0).to(tl.float64)
-        r = tl.where(rmask, tl.sum(xt * w[None, :], axis=1) + b - yt, 0.0)
-        sse += r * r
-        gb += r
-        gw += r[:, None] * xt
+        sse, gb, gw = _tile_sums(x_ptr, y_ptr, rows, (rows < n) & active, cols, cmask, w, b, sse, gb, gw, D)
     base = part_ptr + pid * (D_PAD + 2)
     tl.store(base, tl.sum(sse, axis=0))
     tl.store(base + 1, tl.sum(gb, axis=0))
@@ -350,9 +348,7 @@ _gd.__doc__ = "Full-batch gradient descent: all epochs in one launch (small n) o
 
 def _prepare(X, y, opts: Options):
     """Host arrays -> contiguous CUDA tensors in the requested dtype: the one host-to-device transfer."""
-    dt = TORCH_DTYPES[opts.dtype]
-    return (torch.from_numpy(np.ascontiguousarray(X)).to(device="cuda", dtype=dt).contiguous(),
-            torch.from_numpy(np.ascontiguousarray(y)).to(device="cuda", dtype=dt).contiguous())
+    return as_tensor(X, "cuda", opts).contiguous(), as_tensor(y, "cuda", opts).contiguous()
 
 
 if torch.cuda.is_available():

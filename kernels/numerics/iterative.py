@@ -7,7 +7,7 @@ from typing import Iterator
 import numpy as np
 
 from ..contract import FitResult, Options
-from ..errors import DivergenceError
+from ..errors import DivergenceError, InputError
 
 
 def initial_params(options: Options, d: int, fit_intercept: bool) -> tuple[float, np.ndarray]:
@@ -47,6 +47,13 @@ class LossTracker:
     def record(self, loss: float) -> bool:
         loss = float(loss)
         epoch = len(self.history)
+        if not math.isfinite(loss) and not self.history:
+            # non-finite before any update: the data, not the learning rate (values whose squares overflow)
+            raise InputError(
+                f"{self.kernel}: the loss at the start point is {loss}: the values of X and y"
+                f"{' (or init)' if self.options.init is not None else ''} are too large to square in "
+                f"{self.options.dtype}; rescale X and y (e.g. divide each column by its largest value)"
+            )
         if not math.isfinite(loss):
             raise DivergenceError(
                 f"{self.kernel}: gradient descent diverged: the loss is {loss} after {epoch} epoch(s) "

@@ -14,8 +14,8 @@ Why the fast ones are fast (docs/performance.md has the measurements):
 from __future__ import annotations
 
 BACKENDS = ("numba", "numba-parallel", "numba-gram")  # read by kernels/registry.py before import
+PROVIDES = {"numba": ("ols", "gd", "sgd", "minibatch"), "numba-parallel": ("ols", "gd"), "numba-gram": ("gd",)}
 
 import numba  # noqa: F401,E402  (a missing numba leaves these backends unregistered, with the reason)
 
 from . import comoments, gd, sgd  # noqa: E402,F401  (each registers its kernels)
-from .comoments import comoments as comoments_of  # noqa: E402,F401

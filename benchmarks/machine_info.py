@@ -1,4 +1,5 @@
-"""The machine: asv's record from the results, plus what this machine says when the report is written here."""
+"""The machine the benchmarks ran on, as the run record keeps it: CPU and its SIMD flags, memory, GPU, library
+versions, and the threads every library uses."""
 from __future__ import annotations
 
 import importlib
@@ -9,19 +10,39 @@ import shutil
 import subprocess
 import sys
 
+from kernels.threads import thread_info
+
 LIBRARIES = ("numpy", "scipy", "numba", "torch", "scikit-learn", "statsmodels", "pandas", "matplotlib",
              "threadpoolctl", "asv", "lrbench")
 
 
-def _cpu_model() -> str:
+# The vector extensions that decide how fast a vectorised loop can run (x86 and Arm names as /proc/cpuinfo spells them).
+SIMD = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512bw", "avx512vl", "avx512_bf16", "amx_tile",
+        "neon", "asimd", "sve", "sve2")
+
+
+def _cpuinfo(key: str) -> str | None:
+    """The first value of `key` in /proc/cpuinfo ("model name", "flags", "Features"), or None."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.split(":", 1)[0].strip() == key:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def _simd() -> str:
+    """The SIMD extensions the CPU reports, or why they are unknown."""
+    flags = (_cpuinfo("flags") or _cpuinfo("Features") or "").split()
+    if not flags:
+        return "unknown (no /proc/cpuinfo)"
+    return " ".join(f for f in SIMD if f in flags) or "none of " + ", ".join(SIMD)
 
 
 def _memory() -> str:
@@ -97,12 +118,8 @@ def _threads() -> list[tuple[str, str]]:
     except ImportError:
         pass
     try:
-        from kernels import threads as kthreads
-        if hasattr(kthreads, "thread_info"):
-            info = kthreads.thread_info()
-            if isinstance(info, dict):
-                rows.extend((f"lrbench threads: {k}", str(v)) for k, v in info.items())
-    except Exception as exc:  # optional: kernels.threads is another module's; report rather than fail
+        rows.extend((f"lrbench threads: {k}", str(v)) for k, v in thread_info().items())
+    except ImportError as exc:  # numba missing: no threading layer to describe
         rows.append(("lrbench threads", f"unavailable: {exc}"))
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                 "LRBENCH_THREADS", "OPENBLAS_CORETYPE"):
@@ -112,15 +129,11 @@ def _threads() -> list[tuple[str, str]]:
 
 
 def this_machine() -> dict[str, list[tuple[str, str]]]:
-    """Sections of (name, value) rows describing the machine the report is written on."""
+    """Sections of (name, value) rows describing this machine: hardware, software, threads."""
     return {
-        "hardware": [("host", platform.node()), ("CPU", _cpu_model()), ("cores", str(os.cpu_count())),
+        "hardware": [("host", platform.node()), ("CPU", _cpu_model()), ("SIMD", _simd()),
+                     ("cores", str(os.cpu_count())),
                      ("memory", _memory()), ("OS", f"{platform.system()} {platform.release()}")] + _gpu(),
         "software": _versions(),
         "threads": _threads(),
     }
-
-
-def asv_machine_name() -> str:
-    """The name asv gives this machine by default (its host name)."""
-    return platform.node()
