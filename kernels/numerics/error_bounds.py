@@ -37,6 +37,12 @@ def growth(n: float) -> float:
     return n * spread(n)
 
 
+def converted(u_input: float, n: int) -> float:
+    """The input rounding to assume for data converted to a coarser dtype (u_input > u of float64): the float64
+    values' own rounding, worst-case, plus the conversion's, which is random across n rows (spread(n))."""
+    return u_input if u_input <= U64 else U64 + (u_input - U64) * spread(n)
+
+
 def gamma(k: float, u: float) -> float:
     """Higham's γ_k = k u / (1 - k u): the worst-case relative error of a k-term sum or dot product."""
     return k * u / (1.0 - k * u) if k * u < 0.5 else math.inf

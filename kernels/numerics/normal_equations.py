@@ -8,7 +8,7 @@ import numpy as np
 
 from ..contract import FitResult
 from ..errors import RangeError, SingularDesignError, UnderflowError
-from .error_bounds import ZERO_BELOW, U64, digits_of, forward_error, gamma, norms, param_scales
+from .error_bounds import ZERO_BELOW, U64, digits_of, forward_error, gamma, norms, param_scales, converted
 from .error_bounds import growth as sum_growth
 
 
@@ -97,6 +97,7 @@ def _solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: 
 
     centred = x_mean is not None
     g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
+    u_input = converted(u_input, n)
     rho, y_norm, yc_norm = norms(n, x_mean, y_mean, yy, s)
     # ‖r‖² = ‖yc‖² - βsᵀcs cancels when the fit is close; its error is of order γ·‖yc‖², so add that.
     r2 = yy - float(beta_s @ cs)
@@ -137,6 +138,7 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
 
     centred = x_mean is not None
     g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
+    u_input = converted(u_input, n)
     if centred:
         rho = math.sqrt(1.0 + n * (x_mean / s) ** 2)
         y_norm, yc_norm = math.sqrt(max(yy, 0.0) + n * y_mean ** 2), math.sqrt(max(yy, 0.0))
@@ -199,6 +201,7 @@ def refined_digits(G, c, *, n: int, yy: float, x_mean, y_mean: float, params, u_
     r2 = yy - float(beta_s @ cs)
     r_norm = math.sqrt(max(r2, 0.0) + (gamma(n, u_acc) + 4 * len(s) * U64) * (yy + float(ab @ np.abs(cs))))
     common = dict(n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm)
+    u_input = converted(u_input, n)
     b_in = u_input * (y_norm + float(rho @ ab)) / math.sqrt(n) if centred else 0.0
     e_in = forward_error(Gs, s, beta_s, eta=u_input * rho, eta_y=u_input * y_norm, eps_g=0.0, b_extra=b_in,
                          **common)
