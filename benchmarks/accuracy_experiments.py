@@ -10,11 +10,11 @@ descent's distance from the least-squares solution. Each function takes seconds.
     generated_problem(name, exact=False, seed=0) -> Dataset;  GENERATED: the names in the tables
         NIST's visible designs with residuals 1e3 times the signal's spread, a design to degree 10, and
         Filip-like polynomials of degree 6 to 10; certified = the exact solution of the decimal data.
-    nist_ceilings(synthetic=True) -> {problem: {"float64": LRE, "exact": LRE, "difficulty": str}}
+    nist_ceilings(synthetic=True, generated=True) -> {problem: {"float64": LRE, "exact": LRE, "difficulty": str}}
         LRE of the exact least-squares solution of the float64 input (the ceiling of any float64 kernel) and
-        of the exact input (decimal text read exactly, powers formed exactly); synthetic: also HardPoly10 and
-        the GENERATED problems.
-    nist_table(kernels=None, synthetic=True) -> list of rows
+        of the exact input (decimal text read exactly, powers formed exactly); synthetic: also HardPoly10;
+        generated: also the GENERATED problems (difficulty "generated").
+    nist_table(kernels=None, synthetic=True, generated=True) -> list of rows
         {"problem", "kernel", "lre", "digits", "warned", "error", "ceiling"} for every OLS kernel x problem
         (float64 input); ols/exact also from the exact input, as kernel "ols/exact (exact input)".
     condition_sweep(kernels=None, families=FAMILIES, n=200, seed=0, levels=None) -> list of rows
@@ -153,14 +153,15 @@ def generated_problem(name: str, exact: bool = False, seed: int = 0) -> Dataset:
     return _decimal_problem(name, X, Xe, y_text, Pe.fit_intercept, meta, exact)
 
 
-def _problems(synthetic: bool):
+def _problems(synthetic: bool, generated: bool = True):
     """(name, float64 Dataset, exact Dataset) for every NIST problem present, then (synthetic) the Filip-like
-    one and the GENERATED problems (those on a NIST design only where its file is present)."""
+    one, then (generated) the GENERATED problems (those on a NIST design only where its file is present)."""
     present = list(nist_problems())
     for name in present:
         yield name, load_nist(name), load_nist(name, exact=True)
     if synthetic:
         yield SYNTHETIC, hard_polynomial(), hard_polynomial(exact=True)
+    if generated:
         for name in GENERATED:
             if name.startswith("HardPoly") or name.split("~")[0].split("-deg")[0] in present:
                 yield name, generated_problem(name), generated_problem(name, exact=True)
@@ -170,11 +171,11 @@ def _estimate(ds, result) -> np.ndarray:
     return result.params if ds.fit_intercept else result.coef
 
 
-def nist_ceilings(synthetic: bool = True) -> dict[str, dict]:
+def nist_ceilings(synthetic: bool = True, generated: bool = True) -> dict[str, dict]:
     """Per problem: LRE of the exact solution of the float64 input and of the exact input; O(n d²) each."""
 
     out = {}
-    for name, ds, dx in _problems(synthetic):
+    for name, ds, dx in _problems(synthetic, generated):
         out[name] = {
             "float64": lre(_estimate(ds, fit_exact(ds.X, ds.y, ds.fit_intercept)), ds.certified),
             "exact": lre(_estimate(dx, fit_exact(dx.X, dx.y, dx.fit_intercept)), dx.certified),
@@ -202,12 +203,12 @@ def _run(name: str, X, y, fit_intercept: bool, **options) -> tuple:
     return result, any(issubclass(w.category, AccuracyWarning) for w in caught), None
 
 
-def nist_table(kernels=None, synthetic: bool = True) -> list[dict]:
+def nist_table(kernels=None, synthetic: bool = True, generated: bool = True) -> list[dict]:
     """LRE, digits estimate and warning of every OLS kernel on every problem; O(kernels x problems) fits."""
 
     rows = []
-    ceilings = nist_ceilings(synthetic)
-    for name, ds, dx in _problems(synthetic):
+    ceilings = nist_ceilings(synthetic, generated)
+    for name, ds, dx in _problems(synthetic, generated):
         for k in _ols_kernels(kernels):
             r, warned, err = _run(k, ds.X, ds.y, ds.fit_intercept)
             rows.append({"problem": name, "kernel": k,

@@ -199,3 +199,11 @@ def test_generated_problems_have_large_residuals_and_exact_ceilings():
     assert ceiling >= 14 and math.isfinite(lre(truth, P.certified))
     rows = accuracy.condition_sweep(kernels=["ols/qr"], families=("residual",), n=100, levels={"residual": (1e3,)})
     assert rows and rows[0]["lre"] >= 13
+
+
+def test_the_report_reads_the_generated_problems_beside_nist():
+    """run_record asks nist_ceilings(synthetic=False): the generated problems are in it, with their ceilings."""
+    c = accuracy.nist_ceilings(synthetic=False)
+    assert set(NIST) | set(accuracy.GENERATED) == set(c)
+    for name in FAST_GENERATED:
+        assert c[name]["float64"] == pytest.approx(_problem(name)[2], abs=1e-12)
