@@ -1,18 +1,21 @@
-"""The recommended float64 OLS: Householder QR in row blocks, then one step of iterative refinement whose
-residuals are computed in double-double arithmetic.
+"""The recommended float64 OLS: Householder QR in row blocks, then iterative refinement to convergence whose
+residuals and gradients are computed in double-double arithmetic.
 
 1. A = [1, X - K, y - K_y] (K: the mean of a strided sample of rows, so |X - K| is about the spread): each
    thread folds its band of rows into an upper-triangular R, BLOCK rows at a time (the block stays in cache;
    no n-sized copy), and the bands' R factors are stacked and factored once more (TSQR). R holds Qᵀ(y - K_y)
    in its last column, so Q is never formed. θ = R₁₁⁻¹ R₁ᵧ.
 2. Refinement: r = (y - K_y) - [1, X - K] θ in double-double (error-free TwoSum/TwoProduct, so the
-   cancellation of a close fit loses nothing), g = Aᵀr, θ += R₁₁⁻¹ R₁₁⁻ᵀ g (corrected semi-normal equations).
-   It is skipped when cond(A)² times QR's error is not small (the step would not contract).
+   cancellation of a close fit loses nothing), g = Aᵀr by Dot2 (so a large residual's rounding does not
+   enter), θ += R₁₁⁻¹ R₁₁⁻ᵀ g (corrected semi-normal equations); where cond(A)² times QR's error is not small
+   the correction solves with AᵀA formed in double-double, exactly. Repeated until one more step could not
+   change the rounded answer (numerics.iterative_refinement); one step on well-conditioned data.
 3. The intercept K_y + θ₀ - K·θ is formed exactly (fractions) and rounded once.
 
-Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p x BLOCK) memory per thread besides X.
-`digits` is a first-order bound (kernels.numerics.error_bounds.forward_error): input rounding + QR's backward error, the latter
-shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
+Cost: two passes over X on well-conditioned data (about 2 n p² + 60 n d flops, p = d + 2), one more per
+extra step, O(p x BLOCK) memory per thread besides X. `digits` (kernels.numerics.error_bounds.forward_error):
+input rounding + what the last correction says is left (or, unconverged, QR's backward error shrunk by the
+contraction per step). Its main term grows with cond(X), not cond(X)² as the normal
 equations' does; cond² enters only through the residual (‖r‖), as it does for every least-squares solver.
 """
 from __future__ import annotations
@@ -163,7 +166,7 @@ def _split(values) -> tuple[np.ndarray, np.ndarray]:
 
 def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int | None = None,
              refine: bool = True) -> FitResult:
-    """Householder TSQR + one double-double refinement step: 2 passes, about 2 n p² + 40 n d flops."""
+    """Householder TSQR + refinement to convergence (double-double r and Aᵀr): 2 passes on well-posed data."""
     n, d = X.shape
     nparts = max(1, min(threads or numba_threads(), n // (4 * BLOCK) or 1))
     off = int(fit_intercept)
@@ -338,10 +341,10 @@ def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, refi
 
 
 @register("ols", "qr", dtypes=("float64",),
-          description="Householder QR in row blocks (TSQR, no n-sized copy) + one refinement step with "
+          description="Householder QR in row blocks (TSQR, no n-sized copy) + refinement to convergence with "
                       "double-double residuals; the recommended float64 OLS")
 def ols(data, fit_intercept: bool, opts: Options) -> FitResult:
-    """Householder TSQR of [1, X - K, y - K_y], one double-double refinement step: 2 passes, O(n p²)."""
+    """Householder TSQR of [1, X - K, y - K_y], refined to convergence in double-double: O(n p²)."""
     X, y = data
     return qr_solve(X, y, fit_intercept)
 
