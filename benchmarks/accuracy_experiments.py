@@ -4,19 +4,23 @@ descent's distance from the least-squares solution. Each function takes seconds.
 
     lre(estimate, certified) -> float
         digits of agreement of the worst coefficient, in [0, 15].
-    hard_polynomial(degree=10, n=82, seed=0, exact=False) -> Dataset
-        a synthetic problem of the kind of NIST's hardest (Filip): a degree-10 polynomial on x in [-8.8, -3.1],
-        from decimal text; `certified` is the exact least-squares solution of the decimal data.
-    nist_ceilings(synthetic=True) -> {problem: {"float64": LRE, "exact": LRE, "difficulty": str}}
+    hard_polynomial(degree=10, n=82, seed=0, exact=False, noise=0.003) -> Dataset
+        a synthetic problem of the kind of NIST's hardest (Filip): a polynomial (degree <= 10) on x in
+        [-8.8, -3.1], from decimal text; `certified` is the exact least-squares solution of the decimal data.
+    generated_problem(name, exact=False, seed=0) -> Dataset;  GENERATED: the names in the tables
+        NIST's visible designs with residuals 1e3 times the signal's spread, a design to degree 10, and
+        Filip-like polynomials of degree 6 to 10; certified = the exact solution of the decimal data.
+    nist_ceilings(synthetic=True, generated=True) -> {problem: {"float64": LRE, "exact": LRE, "difficulty": str}}
         LRE of the exact least-squares solution of the float64 input (the ceiling of any float64 kernel) and
-        of the exact input (decimal text read exactly, powers formed exactly).
-    nist_table(kernels=None, synthetic=True) -> list of rows
+        of the exact input (decimal text read exactly, powers formed exactly); synthetic: also HardPoly10;
+        generated: also the GENERATED problems (difficulty "generated").
+    nist_table(kernels=None, synthetic=True, generated=True) -> list of rows
         {"problem", "kernel", "lre", "digits", "warned", "error", "ceiling"} for every OLS kernel x problem
         (float64 input); ols/exact also from the exact input, as kernel "ols/exact (exact input)".
     condition_sweep(kernels=None, families=FAMILIES, n=200, seed=0, levels=None) -> list of rows
         {"family", "level", "cond", "kernel", "dtype", "lre", "digits", "warned", "error"}: LRE against the
         exact solution of each seeded synthetic problem (offset features, near-collinear columns, polynomial
-        degree; levels default to SWEEP_LEVELS), for every OLS kernel and dtype it supports.
+        degree, large residuals; levels default to SWEEP_LEVELS), for every OLS kernel and dtype it supports.
     sweep_problem(family, level, n=200, seed=0) -> (X, y);  condition_number(X, fit_intercept=True) -> float
         one problem of a sweep; the 2-norm condition number of the column-scaled [1, X].
     largest_stable_learning_rate(X=None, y=None, fit_intercept=True) -> dict
@@ -44,7 +48,7 @@ from kernels.datasets import Dataset, load_advertising, load_nist, make_regressi
 from kernels.numerics.iterative import max_stable_learning_rate
 
 MAX_LRE = 15.0  # NIST's convention: agreement beyond ~15 digits is not resolvable in float64
-FAMILIES = ("offset", "collinear", "degree")
+FAMILIES = ("offset", "collinear", "degree", "residual")
 SYNTHETIC = "HardPoly10 (synthetic)"
 # Learning rates for the distance curves, as fractions of the largest stable one (1/λmax).
 LR_FRACTIONS = (0.1, 0.5, 0.9, 0.99)
@@ -73,51 +77,105 @@ def lre(estimate, certified) -> float:
     return max(0.0, min(MAX_LRE, worst))
 
 
-def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = False):
-    """A Filip-like problem: y = a degree-10 polynomial in x + noise, written as decimal text (10 and 5 digits).
+def hard_polynomial(degree: int = 10, n: int = 82, seed: int = 0, exact: bool = False, noise: float = 0.003):
+    """A Filip-like problem: y = a polynomial of `degree` (<= 10) in x + noise, as decimal text (10 and 5 digits).
 
     exact=False: X = powers of x formed in float64 (what float64 kernels see); exact=True: object arrays of
-    Fractions, powers formed exactly. certified: the exact solution of the decimal data, rounded once. O(n d²).
+    Fractions, powers formed exactly. noise: its standard deviation (absolute). certified: the exact solution
+    of the decimal data, rounded once. O(n d²).
     """
-
-
-
     rng = np.random.default_rng(seed)
     x = -(3.1 + 5.7 * rng.random(n))
     x_text = [f"{v:.9e}" for v in x]
-    y_value = np.polyval(_HARD_COEF[::-1], x) + 0.003 * rng.standard_normal(n)
+    y_value = np.polyval(_HARD_COEF[degree::-1], x) + noise * rng.standard_normal(n)
     y_text = [f"{v:.4e}" for v in y_value]
-    xe, ye = [Fraction(t) for t in x_text], np.array([Fraction(t) for t in y_text], dtype=object)
+    xe = [Fraction(t) for t in x_text]
     Xe = np.array([[xi ** k for k in range(1, degree + 1)] for xi in xe], dtype=object)
-    certified = np.array([float(b) for b in exact_lstsq(Xe, ye, True)])
-    names = tuple("x" if k == 1 else f"x^{k}" for k in range(1, degree + 1))
-    meta = {"degree": degree, "intercept": True, "difficulty": "higher (synthetic)", "n": n, "seed": seed,
-            "model": f"polynomial in x of degree {degree} (synthetic, Filip-like)"}
-    if exact:
-        return Dataset(SYNTHETIC, Xe, ye, names, certified=certified, meta=meta)
     xf = np.array([float(t) for t in x_text])
     X = np.column_stack([xf ** k for k in range(1, degree + 1)])
-    return Dataset(SYNTHETIC, X, np.array([float(t) for t in y_text]), names, certified=certified, meta=meta)
+    meta = {"degree": degree, "intercept": True, "difficulty": "higher (synthetic)", "n": n, "seed": seed,
+            "model": f"polynomial in x of degree {degree} (synthetic, Filip-like)"}
+    name = SYNTHETIC if (degree, noise) == (10, 0.003) else f"HardPoly{degree}" + (
+        "" if noise == 0.003 else f"~noise{noise:.0e}")
+    return _decimal_problem(name, X, Xe, y_text, True, meta, exact)
 
 
-def _problems(synthetic: bool):
-    """(name, float64 Dataset, exact Dataset) for every NIST problem present, and the synthetic one."""
+def _decimal_problem(name, X, Xe, y_text, fit_intercept: bool, meta: dict, exact: bool) -> Dataset:
+    """A Dataset whose y is decimal text: certified = the exact solution of (Xe, y as written), rounded once."""
+    ye = np.array([Fraction(t) for t in y_text], dtype=object)
+    certified = np.array([float(b) for b in exact_lstsq(Xe, ye, fit_intercept)])
+    names = tuple(f"x{j + 1}" for j in range(X.shape[1]))
+    if exact:
+        return Dataset(name, Xe, ye, names, fit_intercept=fit_intercept, certified=certified, meta=meta)
+    return Dataset(name, X, np.array([float(t) for t in y_text]), names, fit_intercept=fit_intercept,
+                   certified=certified, meta=meta)
 
-    for name in nist_problems():
+
+# Generated problems beside NIST's: its visible designs with residuals far larger than the signal's spread,
+# and Filip-like polynomials of several degrees. (design, degree or None, noise relative to the signal's spread)
+NOISE = 1e3
+GENERATED = tuple(f"{d}~noise1e3" for d in ("Norris", "Pontius", "NoInt1", "NoInt2", "Longley", "Wampler1")) + (
+    "Wampler1-deg10~noise1e3", "HardPoly6", "HardPoly8", "HardPoly6~noise1e3", "HardPoly8~noise1e3",
+    "HardPoly10~noise1e3")
+
+
+def generated_problem(name: str, exact: bool = False, seed: int = 0) -> Dataset:
+    """One of GENERATED (or any "<NIST design>[-deg<k>]~noise<level>", "HardPoly<k>[~noise<level>]"), seeded.
+
+    A NIST design keeps its X (degree k: powers 1..k of its x); y = the certified model on that X + level x
+    the spread of the model's values x N(0, 1), written with 13 significant digits. O(n p²) exact work.
+    """
+    base, _, noise = name.partition("~noise")
+    level = float(noise) if noise else 0.0
+    if base.startswith("HardPoly"):
+        degree = int(base[len("HardPoly"):])
+        spread = 1.0
+        if level:  # the polynomial's own spread over the design, so the noise is `level` times the signal
+            spread = float(np.std(np.polyval(_HARD_COEF[degree::-1], -(3.1 + 5.7 * np.linspace(0, 1, 82)))))
+        ds = hard_polynomial(degree, seed=seed, exact=exact, noise=level * spread if level else 0.003)
+        ds.name = name
+        return ds
+    design, _, deg = base.partition("-deg")
+    Pe, Pf = load_nist(design, exact=True), load_nist(design)
+    Xe, X = Pe.X, Pf.X
+    beta = [Fraction(b) for b in Pe.meta["beta"]]
+    if deg:  # the design's x to a higher degree: the same x values, more powers (exact and in float64)
+        k = int(deg)
+        Xe = np.array([[r[0] ** j for j in range(1, k + 1)] for r in Pe.X.tolist()], dtype=object)
+        X = np.column_stack([Pf.X[:, 0] ** j for j in range(1, k + 1)])
+        beta = beta + [Fraction(0)] * (k + int(Pe.fit_intercept) - len(beta))
+    b0, bs = (beta[0], beta[1:]) if Pe.fit_intercept else (Fraction(0), beta)
+    signal = np.array([float(b0 + sum((v * b for v, b in zip(r, bs)), Fraction(0))) for r in Xe.tolist()])
+    spread = float(np.std(signal)) if Pe.fit_intercept else float(np.sqrt(np.mean(signal ** 2)))
+    z = np.random.default_rng(seed).standard_normal(len(signal))
+    y_text = [f"{v:.12e}" for v in signal + level * spread * z]
+    meta = {**Pe.meta, "difficulty": "generated", "model": f"{Pe.meta['model']}; noise {level:g} x the signal"}
+    return _decimal_problem(name, X, Xe, y_text, Pe.fit_intercept, meta, exact)
+
+
+def _problems(synthetic: bool, generated: bool = True):
+    """(name, float64 Dataset, exact Dataset) for every NIST problem present, then (synthetic) the Filip-like
+    one, then (generated) the GENERATED problems (those on a NIST design only where its file is present)."""
+    present = list(nist_problems())
+    for name in present:
         yield name, load_nist(name), load_nist(name, exact=True)
     if synthetic:
         yield SYNTHETIC, hard_polynomial(), hard_polynomial(exact=True)
+    if generated:
+        for name in GENERATED:
+            if name.startswith("HardPoly") or name.split("~")[0].split("-deg")[0] in present:
+                yield name, generated_problem(name), generated_problem(name, exact=True)
 
 
 def _estimate(ds, result) -> np.ndarray:
     return result.params if ds.fit_intercept else result.coef
 
 
-def nist_ceilings(synthetic: bool = True) -> dict[str, dict]:
+def nist_ceilings(synthetic: bool = True, generated: bool = True) -> dict[str, dict]:
     """Per problem: LRE of the exact solution of the float64 input and of the exact input; O(n d²) each."""
 
     out = {}
-    for name, ds, dx in _problems(synthetic):
+    for name, ds, dx in _problems(synthetic, generated):
         out[name] = {
             "float64": lre(_estimate(ds, fit_exact(ds.X, ds.y, ds.fit_intercept)), ds.certified),
             "exact": lre(_estimate(dx, fit_exact(dx.X, dx.y, dx.fit_intercept)), dx.certified),
@@ -145,12 +203,12 @@ def _run(name: str, X, y, fit_intercept: bool, **options) -> tuple:
     return result, any(issubclass(w.category, AccuracyWarning) for w in caught), None
 
 
-def nist_table(kernels=None, synthetic: bool = True) -> list[dict]:
+def nist_table(kernels=None, synthetic: bool = True, generated: bool = True) -> list[dict]:
     """LRE, digits estimate and warning of every OLS kernel on every problem; O(kernels x problems) fits."""
 
     rows = []
-    ceilings = nist_ceilings(synthetic)
-    for name, ds, dx in _problems(synthetic):
+    ceilings = nist_ceilings(synthetic, generated)
+    for name, ds, dx in _problems(synthetic, generated):
         for k in _ols_kernels(kernels):
             r, warned, err = _run(k, ds.X, ds.y, ds.fit_intercept)
             rows.append({"problem": name, "kernel": k,
@@ -167,7 +225,9 @@ def sweep_problem(family: str, level: float, n: int = 200, seed: int = 0) -> tup
     """One seeded synthetic problem of a family: (X (n, d), y).
 
     offset: 3 standard-normal features + level; collinear: 3 features with correlation 1 - level (level =
-    10^-k); degree: powers 1..level of x uniform on [1, 2] (monomials grow nearly collinear with degree).
+    10^-k); degree: powers 1..level of x uniform on [1, 2] (monomials grow nearly collinear with degree);
+    residual: Wampler's design (x..x^5, x uniform on [0, 20]), y = 1 + x + ... + x^5 + noise of level times
+    the signal's spread (large residuals: what one refinement step of the solution alone cannot remove).
     """
 
     if family == "offset":
@@ -182,6 +242,13 @@ def sweep_problem(family: str, level: float, n: int = 200, seed: int = 0) -> tup
         X = np.column_stack([x ** k for k in range(1, int(level) + 1)])
         y = np.sin(3.0 * x) + 0.01 * rng.standard_normal(n)
         return X, y
+    if family == "residual":
+        rng = np.random.default_rng(seed)
+        x = np.sort(20.0 * rng.random(n))
+        X = np.column_stack([x ** k for k in range(1, 6)])
+        signal = 1.0 + X.sum(axis=1)
+        y = signal + float(level) * float(np.std(signal)) * rng.standard_normal(n)
+        return X, y
     raise ValueError(f"unknown family {family!r}; known: {', '.join(FAMILIES)}")
 
 
@@ -189,6 +256,7 @@ SWEEP_LEVELS = {
     "offset": (0.0, 1e2, 1e4, 1e6, 1e8),
     "collinear": (1e-2, 1e-4, 1e-6, 1e-8, 1e-10),
     "degree": (2, 4, 6, 8, 10),
+    "residual": (1e-6, 1e-3, 1.0, 1e3, 1e6),
 }
 
 

@@ -17,16 +17,18 @@ from .errors import (
     DivergenceError,
     InputError,
     KernelError,
+    RangeError,
     SingularDesignError,
     UnavailableKernelError,
     UnknownKernelError,
 )
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
+from .scaling import beyond_float32, rescaled, unscale
 from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
 
 __all__ = [
     "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",
-    "AccuracyWarning", "DataFileError", "DivergenceError", "InputError", "KernelError",
+    "AccuracyWarning", "DataFileError", "DivergenceError", "InputError", "KernelError", "RangeError",
     "SingularDesignError", "UnavailableKernelError", "UnknownKernelError", "WARN_DIGITS",
 ]
 
@@ -45,17 +47,31 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     k = get_kernel(kernel)
     fit_intercept = check_fit_intercept(fit_intercept)
     opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
-    X, y = check_xy(X, y, fit_intercept)
+    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols" and not k.reference)
     opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
     if k.algorithm != "ols" or k.reference:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
         check_rank(X, fit_intercept, k.name)
+    scaled = None
+    if k.algorithm == "ols" and opts.dtype == "float32" and beyond_float32(X, y):
+        X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units
+        scaled = (ex, ey)
     t0 = time.perf_counter()
     data = k.prepare(X, y, opts)
     if k.sync:
         k.sync()
     t1 = time.perf_counter()
-    result = k.solve(data, fit_intercept, opts)
+    try:
+        result = k.solve(data, fit_intercept, opts)
+    except RangeError:
+        if k.algorithm != "ols" or scaled is not None:
+            raise
+        # Squares over- or underflowed: the same fit in other units (powers of two, exact), a second try.
+        Xs, ys, ex, ey = rescaled(X, y)
+        result = unscale(k.solve(k.prepare(Xs, ys, opts), fit_intercept, opts), ex, ey, k.name)
+    if scaled is not None:
+        result = unscale(result, *scaled, k.name)
+        X, y = np.ldexp(X, scaled[0]), np.ldexp(y, scaled[1])
     t2 = time.perf_counter()
     result.kernel = k.name
     result.timings.setdefault("prepare", t1 - t0)

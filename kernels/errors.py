@@ -13,6 +13,16 @@ class SingularDesignError(InputError):
     """The design matrix has no unique least-squares solution (constant or repeated columns)."""
 
 
+class RangeError(InputError):
+    """The values' squares or products leave float64's range (overflow, or underflow to subnormal numbers);
+    `fit` then retries once with every column and y rescaled by a power of two (exact)."""
+
+
+class UnderflowError(RangeError, SingularDesignError):
+    """A column has no variance left in the working dtype: its values are too small to square, or rounding to
+    the dtype made it constant. `fit` retries once rescaled; what still has none is singular."""
+
+
 class UnknownKernelError(KernelError, KeyError):
     """No kernel of that name exists; the message lists the known ones."""
 

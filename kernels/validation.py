@@ -171,8 +171,10 @@ def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     return _numpy_scan(a)
 
 
-def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank."""
+def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank.
+    rescales: the fit rescales data too small to square by a power of two (the own OLS kernels), so such
+    data are not refused here."""
     X = _as_float_array(X, "X")
     y = _as_float_array(y, "y")
     if X.ndim == 1:
@@ -199,7 +201,7 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
             raise InputError(
                 f"{what} has {count} non-finite value(s) (NaN or inf); the first is {arr[at]} at {where}"
             )
-        tiny = np.flatnonzero((spread > 0) & (spread < n * TINY))
+        tiny = np.flatnonzero((spread > 0) & (spread < n * TINY)) if not rescales else np.array([], dtype=int)
         if tiny.size:
             j = int(tiny[0])
             which = f"column {j} of X" if what == "X" else "y"

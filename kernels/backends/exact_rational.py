@@ -32,7 +32,7 @@ from fractions import Fraction
 import numpy as np
 
 from ..contract import FitResult, Options
-from ..errors import InputError, SingularDesignError
+from ..errors import InputError, RangeError, SingularDesignError
 from ..numerics.error_bounds import UNIT_ROUNDOFF, input_digits
 from ..registry import register
 
@@ -156,7 +156,12 @@ def exact_lstsq(X, y, fit_intercept: bool = True) -> list[Fraction]:
 def _exact_result(X, y, fit_intercept: bool, kernel: str, u_in: float) -> FitResult:
     t0 = time.perf_counter()
     beta = exact_lstsq(X, y, fit_intercept)
-    params = np.array([float(b) for b in beta])  # the one rounding: float(Fraction) is correctly rounded
+    try:
+        params = np.array([float(b) for b in beta])  # the one rounding: float(Fraction) is correctly rounded
+    except OverflowError:
+        raise RangeError(f"{kernel}: the coefficients lie beyond float64's range (about 10^"
+                         f"{max(math.log10(abs(b.numerator)) - math.log10(b.denominator) for b in beta if b):.0f}); "
+                         "rescale y or X") from None
     intercept, coef = (float(params[0]), params[1:]) if fit_intercept else (0.0, params)
     digits, cond = input_digits(np.asarray(X, dtype=np.float64), np.asarray(y, dtype=np.float64),
                                 fit_intercept, params, u_in=u_in)

@@ -1,18 +1,21 @@
-"""The recommended float64 OLS: Householder QR in row blocks, then one step of iterative refinement whose
-residuals are computed in double-double arithmetic.
+"""The recommended float64 OLS: Householder QR in row blocks, then iterative refinement to convergence whose
+residuals and gradients are computed in double-double arithmetic.
 
 1. A = [1, X - K, y - K_y] (K: the mean of a strided sample of rows, so |X - K| is about the spread): each
    thread folds its band of rows into an upper-triangular R, BLOCK rows at a time (the block stays in cache;
    no n-sized copy), and the bands' R factors are stacked and factored once more (TSQR). R holds Qᵀ(y - K_y)
    in its last column, so Q is never formed. θ = R₁₁⁻¹ R₁ᵧ.
 2. Refinement: r = (y - K_y) - [1, X - K] θ in double-double (error-free TwoSum/TwoProduct, so the
-   cancellation of a close fit loses nothing), g = Aᵀr, θ += R₁₁⁻¹ R₁₁⁻ᵀ g (corrected semi-normal equations).
-   It is skipped when cond(A)² times QR's error is not small (the step would not contract).
+   cancellation of a close fit loses nothing), g = Aᵀr by Dot2 (so a large residual's rounding does not
+   enter), θ += R₁₁⁻¹ R₁₁⁻ᵀ g (corrected semi-normal equations); where cond(A)² times QR's error is not small
+   the correction solves with AᵀA formed in double-double, exactly. Repeated until one more step could not
+   change the rounded answer (numerics.iterative_refinement); one step on well-conditioned data.
 3. The intercept K_y + θ₀ - K·θ is formed exactly (fractions) and rounded once.
 
-Cost: two passes over X (about 2 n p² + 40 n d flops, p = d + 2), O(p x BLOCK) memory per thread besides X.
-`digits` is a first-order bound (kernels.numerics.error_bounds.forward_error): input rounding + QR's backward
-error, the latter shrunk by the refinement's contraction. Its main term grows with cond(X), not cond(X)² as the normal
+Cost: two passes over X on well-conditioned data (about 2 n p² + 60 n d flops, p = d + 2), one more per
+extra step, O(p x BLOCK) memory per thread besides X. `digits` (kernels.numerics.error_bounds.forward_error):
+input rounding + what the last correction says is left (or, unconverged, QR's backward error shrunk by the
+contraction per step). Its main term grows with cond(X), not cond(X)² as the normal
 equations' does; cond² enters only through the residual (‖r‖), as it does for every least-squares solver.
 """
 from __future__ import annotations
@@ -27,11 +30,15 @@ import numpy as np
 from numba import njit, prange
 
 from ..contract import FitResult, Options
-from ..errors import InputError, SingularDesignError
-from ..numerics.double_double import two_prod, two_sum
-from ..numerics.error_bounds import U64, digits_of, forward_error, gamma
+from ..errors import RangeError, SingularDesignError, UnderflowError
+from ..numerics.double_double import dd_add, dot2, two_prod, two_sum
+from ..numerics.error_bounds import U64, ZERO_BELOW, digits_of, forward_error, gamma, param_scales
+from ..numerics.iterative_refinement import Refinement, refine
+from ..numerics.normal_equations import TINY
 from ..registry import register
+from ..scaling import exponents, rescaled, unscale
 from ..threads import numba_threads
+from .exact_rational import _bareiss_solve
 
 BLOCK = 512  # rows per Householder block: p x BLOCK float64 stays in L2
 PILOT = 1024  # rows sampled (strided) for the shift K
@@ -88,74 +95,66 @@ def _fold_bands(X, y, K, Ky, intercept, nparts, block):
 
 
 @njit(cache=True, nogil=True)
-def _residual_block(T, y, K, Ky, th, tl, intercept, b, mb, sh, sl):
-    """sh + sl = (y - Ky) - A (th + tl) for rows b:b+mb, in double-double (strict IEEE: no reordering).
-
-    T (d, mb) holds the block of X transposed. TwoSum and TwoProduct are error-free, so X - K,
-    each product and the running sum lose nothing beyond the terms w·tl + we·th, of relative size u².
-    """
-    d = T.shape[0]
+def _a_block(X, K, intercept, b, mb, Ah, Al):
+    """Ah + Al = A = [1, X - K] for rows b:b+mb, transposed (q, mb), exactly (TwoSum)."""
+    d = X.shape[1]
     off = 1 if intercept else 0
     for i in range(mb):
-        sh[i], sl[i] = two_sum(y[b + i], -Ky)
-    if intercept:
-        for i in range(mb):
-            sh[i], e = two_sum(sh[i], -th[0])
-            sl[i] += e - tl[0]
-    for j in range(d):
-        kj = K[j]
-        t = th[off + j]
-        tlo = tl[off + j]
-        for i in range(mb):
-            w, we = two_sum(T[j, i], -kj)
-            pr, pe = two_prod(w, t)
-            sh[i], er = two_sum(sh[i], -pr)
-            sl[i] += er - pe - (w * tlo + we * t)
-
-
-@njit(cache=True, nogil=True, fastmath=FAST)
-def _gradient_block(T, K, intercept, mb, r, g):
-    """g += Aᵀr over one block (A = [1, X - K], T the block of X transposed): its partial sums."""
-    d = T.shape[0]
-    off = 1 if intercept else 0
-    if intercept:
-        t = 0.0
-        for i in range(mb):
-            t += r[i]
-        g[0] += t
-    for j in range(d):
-        kj = K[j]
-        t = 0.0
-        for i in range(mb):
-            t += (T[j, i] - kj) * r[i]
-        g[off + j] += t
+        if intercept:
+            Ah[0, i] = 1.0
+            Al[0, i] = 0.0
+        for j in range(d):
+            Ah[off + j, i], Al[off + j, i] = two_sum(X[b + i, j], -K[j])
 
 
 @njit(cache=True, nogil=True)
-def _residual_rows(X, y, K, Ky, th, tl, intercept, s, e, g, block):
-    """g += Aᵀr over rows s:e, r = (y - Ky) - A (th + tl) evaluated in double-double, then rounded."""
-    d = X.shape[1]
-    sh, sl, r = np.empty(block), np.empty(block), np.empty(block)
-    T = np.empty((d, block))
+def _residual_block(Ah, Al, y, Ky, th, tl, b, mb, sh, sl):
+    """sh + sl = (y - Ky) - A (th + tl) for rows b:b+mb in double-double (strict IEEE: no reordering),
+    normalised; only the terms Ah·tl + Al·th (relative size u²) are rounded."""
+    q = Ah.shape[0]
+    for i in range(mb):
+        sh[i], sl[i] = two_sum(y[b + i], -Ky)
+    for j in range(q):
+        t = th[j]
+        tlo = tl[j]
+        for i in range(mb):
+            pr, pe = two_prod(Ah[j, i], t)
+            sh[i], er = two_sum(sh[i], -pr)
+            sl[i] += er - pe - (Ah[j, i] * tlo + Al[j, i] * t)
+    for i in range(mb):
+        sh[i], sl[i] = two_sum(sh[i], sl[i])
+
+
+@njit(cache=True, nogil=True)
+def _refine_rows(X, y, K, Ky, th, tl, intercept, s, e, g, G, gram, block):
+    """Over rows s:e: g (q, 2) += Aᵀr with r = (y - Ky) - A (th + tl), and with `gram` G (q, q, 2) += AᵀA
+    (lower triangle), everything in double-double: a large residual's rounding never enters Aᵀr."""
+    q = g.shape[0]
+    Ah, Al = np.empty((q, block)), np.empty((q, block))
+    sh, sl = np.empty(block), np.empty(block)
     for b in range(s, e, block):
         mb = min(b + block, e) - b
-        for i in range(mb):
-            for j in range(d):
-                T[j, i] = X[b + i, j]
-        _residual_block(T, y, K, Ky, th, tl, intercept, b, mb, sh, sl)
-        for i in range(mb):
-            r[i] = sh[i] + sl[i]
-        _gradient_block(T, K, intercept, mb, r, g)
+        _a_block(X, K, intercept, b, mb, Ah, Al)
+        _residual_block(Ah, Al, y, Ky, th, tl, b, mb, sh, sl)
+        for j in range(q):
+            h, lo = dot2(Ah[j], Al[j], sh, sl, mb)
+            g[j, 0], g[j, 1] = dd_add(g[j, 0], g[j, 1], h, lo)
+            if gram:
+                for k in range(j + 1):
+                    h, lo = dot2(Ah[j], Al[j], Ah[k], Al[k], mb)
+                    G[j, k, 0], G[j, k, 1] = dd_add(G[j, k, 0], G[j, k, 1], h, lo)
 
 
 @njit(cache=True, parallel=True)
-def _residual_bands(X, y, K, Ky, th, tl, intercept, nparts, block):
+def _refine_bands(X, y, K, Ky, th, tl, intercept, nparts, gram, block):
     n, d = X.shape
     q = d + (1 if intercept else 0)
-    gs = np.zeros((nparts, q))
+    gs = np.zeros((nparts, q, 2))
+    Gs = np.zeros((nparts, q, q, 2) if gram else (nparts, 1, 1, 2))
     for t in prange(nparts):
-        _residual_rows(X, y, K, Ky, th, tl, intercept, t * n // nparts, (t + 1) * n // nparts, gs[t], block)
-    return gs.sum(axis=0)
+        _refine_rows(X, y, K, Ky, th, tl, intercept, t * n // nparts, (t + 1) * n // nparts, gs[t], Gs[t], gram,
+                     block)
+    return gs, Gs
 
 
 def _split(values) -> tuple[np.ndarray, np.ndarray]:
@@ -167,29 +166,35 @@ def _split(values) -> tuple[np.ndarray, np.ndarray]:
 
 def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int | None = None,
              refine: bool = True) -> FitResult:
-    """Householder TSQR + one double-double refinement step: 2 passes, about 2 n p² + 40 n d flops."""
+    """Householder TSQR + refinement to convergence (double-double r and Aᵀr): 2 passes on well-posed data."""
     n, d = X.shape
     nparts = max(1, min(threads or numba_threads(), n // (4 * BLOCK) or 1))
     off = int(fit_intercept)
     q = d + off
     if fit_intercept:
         idx = np.linspace(0, n - 1, min(n, PILOT)).astype(np.intp)
-        K, Ky = X[idx].mean(axis=0), float(y[idx].mean())
+        with np.errstate(over="ignore", invalid="ignore"):  # a sum beyond float64 shows as inf in R, named below
+            K, Ky = X[idx].mean(axis=0), float(y[idx].mean())
     else:
         K, Ky = np.zeros(d), 0.0
     if nparts == 1:  # a parallel region costs a thread launch: small problems stay on this thread
         R = np.zeros((q + 1, q + 1))
         _fold_rows(X, y, K, Ky, 0, n, fit_intercept, R, np.empty((q + 1, min(n, BLOCK))))
     else:
-        R = np.linalg.qr(_fold_bands(X, y, K, Ky, fit_intercept, nparts, BLOCK).reshape(-1, q + 1), mode="r")
+        Rs = _fold_bands(X, y, K, Ky, fit_intercept, nparts, BLOCK).reshape(-1, q + 1)
+        R = np.linalg.qr(Rs, mode="r") if np.all(np.isfinite(Rs)) else Rs[:q + 1]
     if not np.all(np.isfinite(R)):
-        raise InputError("ols/qr: the values are too large to square in float64 (overflow); rescale X and y")
+        raise RangeError("ols/qr: the values are too large to square in float64 (overflow); rescale X and y "
+                         "(fit() does, by a power of two)")
     R11 = R[:q, :q]
     sA = np.linalg.norm(R11, axis=0)  # column norms of A = [1, X - K]
-    if not np.all(sA > 0):
-        raise SingularDesignError(
-            f"ols/qr: column {int(np.argmin(sA)) - off} has no variance left in float64 (its values' squares "
-            "underflow, or it is a copy of the intercept); rescale it or drop it")
+    yw2 = float(np.sum(R[:, q] ** 2))  # ‖y - K_y‖²: below TINY (and not exactly 0, a constant y) is underflow
+    if not np.all(sA ** 2 >= TINY) or 0 < yw2 < TINY:
+        j = int(np.argmin(sA)) - off if not np.all(sA ** 2 >= TINY) else "y"
+        err = UnderflowError if j != "y" else RangeError
+        raise err(f"ols/qr: column {j} has no variance left in float64 (the squares of its values less a shift "
+                  "underflow): its values are too small to square (fit() rescales them by a power of two and "
+                  "retries), or it is a copy of the intercept")
     sv = np.linalg.svd(R11 / sA, compute_uv=False)
     kappa_A = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
     if not kappa_A * q * U64 < 0.01:
@@ -197,34 +202,84 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
             f"ols/qr: the design matrix is singular to working precision (condition number of the scaled "
             f"[1, X] about {kappa_A:.3g}): a column is (nearly) a linear combination of the others; drop it")
     theta = np.linalg.solve(R11, R[:q, q])  # solve_triangular's work; R11 is tiny
-    th, tl = theta, np.zeros(q)
     p_dim = q + 1
     eta_qr = p_dim * (min(n, BLOCK) + 2 * p_dim * (math.ceil(n / BLOCK) + nparts)) * U64 + U64
     contraction = kappa_A ** 2 * (2.0 * math.sqrt(q) * eta_qr + 2 * q * U64)
-    refined = refine and contraction < 0.5
-    if refined:
-        if nparts == 1:
-            g = np.zeros(q)
-            _residual_rows(X, y, K, Ky, th, tl, fit_intercept, 0, n, g, BLOCK)
-        else:
-            g = _residual_bands(X, y, K, Ky, th, tl, fit_intercept, nparts, BLOCK)
-        delta = np.linalg.solve(R11, np.linalg.solve(R11.T, g))
-        exact = [Fraction(a) + Fraction(b) + Fraction(c) for a, b, c in zip(th.tolist(), tl.tolist(), delta.tolist())]
-        th, tl = _split(exact)
-    else:
-        exact = [Fraction(a) for a in th.tolist()]
+    exact = [Fraction(v) for v in theta.tolist()]
+    ref = None
+    if refine:
+        ref = _refine(X, y, K, Ky, fit_intercept, nparts, R11, sA, kappa_A, contraction, exact)
+        exact = ref.theta
     coef = np.array([float(v) for v in exact[off:]])
     if fit_intercept:  # K_y + θ₀ - K·θ, exactly, rounded once
         b = Fraction(Ky) + exact[0] - sum((Fraction(k) * t for k, t in zip(K.tolist(), exact[1:])), Fraction(0))
         intercept = float(b)
     else:
         intercept = 0.0
-    digits, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, float(th[0]) if fit_intercept else 0.0,
-                           eta_qr=eta_qr, contraction=contraction if refined else None, nparts=nparts)
-    return FitResult(intercept=intercept, coef=coef, kernel="ols/qr", cond=cond, digits=digits)
+    digits, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, float(theta[0]) if fit_intercept else 0.0,
+                           eta_qr=eta_qr, refinement=ref, sA=sA, nparts=nparts)
+    return FitResult(intercept=intercept, coef=coef, kernel="ols/qr", cond=cond, digits=digits,
+                     refined=None if ref is None else ref.steps > 0)
 
 
-def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, contraction, nparts):
+GRAM_ABOVE = 0.25  # a priori contraction of the semi-normal step above which the step solves with AᵀA in dd
+
+
+def _dd_floor(n: int, nparts: int, q: int) -> float:
+    """Relative error of a double-double Aᵀr or AᵀA entry (Dot2 in 4 lanes per block, blocks and bands
+    added in double-double): a few u² plus γ² of the longest chain."""
+    chain = min(n, BLOCK) / 4 + math.ceil(n / nparts / BLOCK) + nparts + q
+    return 8 * U64 ** 2 + gamma(chain, U64) ** 2
+
+
+def _refine(X, y, K, Ky, fit_intercept, nparts, R11, sA, kappa_A, contraction, theta):
+    """Refinement to convergence: r and Aᵀr in double-double each step; the correction solves RᵀR δ = Aᵀr
+    (corrected semi-normal equations, contraction ~ cond²·QR's error) or, when that would not contract,
+    AᵀA δ = Aᵀr exactly with AᵀA formed in double-double on the first step (contraction ~ cond²·u²)."""
+    q = R11.shape[0]
+    gram = contraction >= GRAM_ABOVE
+    state = {}
+
+    def step(th_exact):
+        th, tl = _split(th_exact)
+        if nparts == 1:
+            g, G = np.zeros((q, 2)), np.zeros((q, q, 2) if gram and "G" not in state else (1, 1, 2))
+            _refine_rows(X, y, K, Ky, th, tl, fit_intercept, 0, X.shape[0], g, G, G.shape[0] == q, BLOCK)
+            gs, Gs = g[None], G[None]
+        else:
+            gs, Gs = _refine_bands(X, y, K, Ky, th, tl, fit_intercept, nparts, gram and "G" not in state, BLOCK)
+        g = _exact_sum(gs)
+        if not gram:
+            return np.linalg.solve(R11, np.linalg.solve(R11.T, np.array([float(v) for v in g])))
+        if "G" not in state:
+            G = _exact_sum(Gs)
+            state["G"] = [[G[max(j, k)][min(j, k)] for k in range(q)] for j in range(q)]
+        return np.array([float(v) for v in _solve_exact(state["G"], g)])
+
+    c = kappa_A ** 2 * q * _dd_floor(X.shape[0], nparts, q) if gram else contraction
+    if not c < 0.5:
+        return Refinement(theta, 0, c, False, None)
+    return refine(theta, step, c, sA)
+
+
+def _exact_sum(parts: np.ndarray):
+    """Σ over the first axis of double-double pairs (last axis: hi, lo), exactly: nested lists of Fractions."""
+    tot = np.zeros(parts.shape[1:-1], dtype=object)
+    for idx in np.ndindex(*tot.shape):
+        tot[idx] = sum((Fraction(float(h)) + Fraction(float(lo)) for h, lo in parts[(slice(None),) + idx]),
+                       Fraction(0))
+    return tot.tolist()
+
+
+def _solve_exact(G, g):
+    """x with G x = g exactly (G, g dyadic Fractions): brought to integers, Bareiss elimination."""
+    den = max(v.denominator for row in G for v in row)
+    dg = max(v.denominator for v in g)
+    x = _bareiss_solve([[int(v * den) for v in row] for row in G], [int(v * dg) for v in g])
+    return [v * Fraction(den, dg) for v in x]
+
+
+def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, refinement, sA, nparts):
     """(digits, cond of the centred scaled X) from R alone: input rounding + QR's error, O(d³)."""
     off = int(fit_intercept)
     q = R.shape[0] - 1
@@ -254,35 +309,42 @@ def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, cont
     ab = np.abs(beta_s)
     common = dict(n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm, factor=F)
     # Input rounding: each value of X and y within a relative u of the data it stands for.
-    e_in = forward_error(Gs, s, beta_s, eta=U64 * rho, eta_y=U64 * y_norm, eps_g=0.0,
-                         b_extra=U64 * (y_norm + float(rho @ ab)) / math.sqrt(n), **common)
+    u_in = U64  # each value within a relative u of the data it stands for
+    e_in = forward_error(Gs, s, beta_s, eta=u_in * rho, eta_y=u_in * y_norm, eps_g=0.0,
+                         b_extra=u_in * (y_norm + float(rho @ ab)) / math.sqrt(n), **common)
     # QR: column-wise backward error eta_qr on [1, X - K, y - K_y], plus the rounding of X - K.
     e_qr = forward_error(Gs, s, beta_s, eta=(eta_qr + U64) * rho_w,
                          eta_y=(eta_qr + U64) * yw_norm + eta_qr * math.sqrt(n) * abs(theta0), eps_g=0.0,
                          b_extra=eta_qr * (abs(theta0) + (yw_norm + float(rho_w @ ab)) / math.sqrt(n)), **common)
-    if contraction is not None:
-        # One step shrinks QR's error by the contraction (norm-wise, in the scaled coordinates) and adds
-        # its own floor: g = Aᵀr summed in float64 in blocks, solved through the semi-normal equations.
-        lam_min = float(np.linalg.svd(F, compute_uv=False)[-1]) ** 2
-        # ‖δβs‖ from the QR bound, through the output map: a norm bound, spread to every component.
-        w_rows = (np.concatenate([[float(np.linalg.norm(x_mean / s))], 1.0 / s]) if fit_intercept else 1.0 / s)
-        omega = (eta_qr + U64) * (yw_norm + float(rho_w @ ab)) + eta_qr * math.sqrt(n) * abs(theta0)
-        e0 = omega / math.sqrt(lam_min) + (eta_qr + U64) * float(np.linalg.norm(rho_w)) * r_norm / lam_min
-        rows = math.ceil(n / nparts)
-        g_acc = gamma(min(rows, BLOCK) + math.ceil(rows / BLOCK) + nparts + d + 2, U64)
-        e_floor = forward_error(Gs, s, beta_s, eta=0.0, eta_y=0.0, eps_g=0.0, eta_r=g_acc,
-                                b_extra=g_acc * r_norm / math.sqrt(n), **common)
-        e_qr = np.minimum(e_qr, contraction * e0 * w_rows + e_floor)
+    if refinement is not None and refinement.steps:
+        # Each correction solved from a double-double Aᵀr; the rounding left is of relative size u² (floor).
+        floor = _dd_floor(n, nparts, q)
+        e_floor = forward_error(Gs, s, beta_s, eta=0.0, eta_y=0.0, eps_g=0.0, eta_r=floor,
+                                b_extra=floor * r_norm / math.sqrt(n), **common)
+        # Output rows of θ = (θ₀, β) in A = [1, X - K]: intercept = K_y + θ₀ - K·β, coef = β.
+        w_rows = (np.concatenate([[1.0 / sA[0] + float(np.abs(K) @ (1.0 / sA[1:]))], 1.0 / sA[1:]])
+                  if fit_intercept else 1.0 / sA)
+        if refinement.converged:  # a-posteriori: the last correction bounds what is left
+            e_qr = refinement.error * w_rows + e_floor
+        else:  # a-priori: each step shrinks the Householder error by the contraction
+            lam_min = float(np.linalg.svd(F, compute_uv=False)[-1]) ** 2
+            omega = (eta_qr + U64) * (yw_norm + float(rho_w @ ab)) + eta_qr * math.sqrt(n) * abs(theta0)
+            e0 = omega / math.sqrt(lam_min) + (eta_qr + U64) * float(np.linalg.norm(rho_w)) * r_norm / lam_min
+            ws = np.concatenate([[float(np.linalg.norm(x_mean / s))], 1.0 / s]) if fit_intercept else 1.0 / s
+            c = refinement.contraction
+            if c < 1:
+                e_qr = np.minimum(e_qr, c ** refinement.steps * e0 * ws + e_floor)
     sv = np.linalg.svd(F, compute_uv=False)
     cond = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
-    return digits_of(params, e_in + e_qr), cond
+    x_norms = s * rho  # ‖X_j‖
+    return digits_of(params, e_in + e_qr, scales=param_scales(n, y_norm, x_norms, fit_intercept)), cond
 
 
 @register("ols", "qr", dtypes=("float64",),
-          description="Householder QR in row blocks (TSQR, no n-sized copy) + one refinement step with "
+          description="Householder QR in row blocks (TSQR, no n-sized copy) + refinement to convergence with "
                       "double-double residuals; the recommended float64 OLS")
 def ols(data, fit_intercept: bool, opts: Options) -> FitResult:
-    """Householder TSQR of [1, X - K, y - K_y], one double-double refinement step: 2 passes, O(n p²)."""
+    """Householder TSQR of [1, X - K, y - K_y], refined to convergence in double-double: O(n p²)."""
     X, y = data
     return qr_solve(X, y, fit_intercept)
 
@@ -292,11 +354,20 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
 
     |p - p*| ≤ |p - p_qr| + |p_qr - p*|, so digits ≥ min(agreement, qr's digits) - log10(2). Costs one ols/qr.
     """
-    ref = qr_solve(np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64),
-                   fit_intercept)
+    X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
+    try:
+        ref = qr_solve(X, y, fit_intercept)
+    except RangeError:
+        Xs, ys, ex, ey = rescaled(X, y)
+        ref = unscale(qr_solve(Xs, ys, fit_intercept), ex, ey, "ols/qr")
     p = result.params if fit_intercept else result.coef
     pr = ref.params if fit_intercept else ref.coef
-    scale = np.where(pr != 0, np.abs(pr), 1.0)
+    ex, ey = exponents(X, y)  # norms of the data brought near 1 first (exactly): no square over- or underflows
+    with np.errstate(over="ignore"):
+        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
+        x_norms = np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
+    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
+    scale = np.where(scale > 0, scale, 1.0)
     worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
     agree = -math.log10(worst) if worst > 0 else math.inf
     return min(agree, ref.digits) - math.log10(2.0), ref.cond

@@ -25,6 +25,24 @@ UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
 U64 = UNIT_ROUNDOFF["float64"]
 
 
+def spread(n: float) -> float:
+    """The share of a worst-case sum of n independent roundings that their sum reaches in practice: three
+    standard deviations of a random walk, 3/√n, at most 1. The sums a kernel forms are taken to grow like
+    this (3√n·u, not n·u); the input's own rounding stays worst-case (each value off by a relative u)."""
+    return min(1.0, 3.0 / math.sqrt(n)) if n > 0 else 1.0
+
+
+def growth(n: float) -> float:
+    """Terms whose rounding a sum of n terms effectively accumulates: n·spread(n) = 3√n, at most n."""
+    return n * spread(n)
+
+
+def converted(u_input: float, n: int) -> float:
+    """The input rounding to assume for data converted to a coarser dtype (u_input > u of float64): the float64
+    values' own rounding, worst-case, plus the conversion's, which is random across n rows (spread(n))."""
+    return u_input if u_input <= U64 else U64 + (u_input - U64) * spread(n)
+
+
 def gamma(k: float, u: float) -> float:
     """Higham's γ_k = k u / (1 - k u): the worst-case relative error of a k-term sum or dot product."""
     return k * u / (1.0 - k * u) if k * u < 0.5 else math.inf
@@ -64,9 +82,34 @@ def forward_error(Gs, s, beta_s, *, n: int, x_mean, y_norm: float, yc_norm: floa
     return bound
 
 
-def digits_of(params, bound, u_out: float = U64) -> float:
-    """Digits vouched for: -log10 of the worst relative bound |δp_i| / |p_i| (absolute where p_i = 0)."""
+# A parameter smaller than ZERO_BELOW times its scale (the size it would have if its column explained all of y)
+# counts as zero: its error is judged absolutely against ZERO_BELOW x that scale, not relative to itself.
+ZERO_BELOW = 1e-6
+
+
+def param_scales(n: int, y_norm: float, x_norms, fit_intercept: bool) -> np.ndarray:
+    """Per parameter (intercept first), ‖y‖ / ‖column‖ of [1, X]: the data's scale for that parameter."""
+    x_norms = np.asarray(x_norms, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        s = y_norm / x_norms
+        return np.concatenate([[y_norm / math.sqrt(n)], s]) if fit_intercept else s
+
+
+def correct_digits(estimate, truth, scales) -> float:
+    """Correct digits by the user's measure: -log10 of the worst |p̂_i - p_i| / max(|p_i|, ZERO_BELOW·scale_i),
+    the relative error of each parameter, or its absolute error against the data's scale where it is zero."""
+    e, t = np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64)
+    den = np.maximum(np.abs(t), ZERO_BELOW * np.asarray(scales, dtype=np.float64))
+    worst = float(np.max(np.abs(e - t) / np.where(den > 0, den, 1.0)))
+    return -math.log10(worst) if worst > 0 else math.inf
+
+
+def digits_of(params, bound, u_out: float = U64, scales=None) -> float:
+    """Digits vouched for: -log10 of the worst relative bound |δp_i| / max(|p_i|, ZERO_BELOW·scale_i) (absolute
+    where that is 0); scales: param_scales, none given: plain relative."""
     p = np.abs(np.asarray(params, dtype=np.float64))
+    if scales is not None:
+        p = np.maximum(p, ZERO_BELOW * np.asarray(scales, dtype=np.float64))
     rel = np.asarray(bound, dtype=np.float64) / np.where(p > 0, p, 1.0)
     worst = float(np.max(rel)) + u_out
     return -math.log10(worst) if math.isfinite(worst) else -math.inf
@@ -115,4 +158,5 @@ def input_digits(X: np.ndarray, y: np.ndarray, fit_intercept: bool, params, *, u
                           b_extra=b_extra, factor=F)
     sv = np.linalg.svd(F, compute_uv=False)
     cond = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
-    return digits_of(params, bound), cond
+    x_norms = np.linalg.norm(X, axis=0)
+    return digits_of(params, bound, scales=param_scales(n, y_norm, x_norms, fit_intercept)), cond

@@ -7,22 +7,41 @@ import math
 import numpy as np
 
 from ..contract import FitResult
-from ..errors import InputError, SingularDesignError
-from .error_bounds import U64, digits_of, forward_error, gamma, norms
+from ..errors import RangeError, SingularDesignError, UnderflowError
+from .error_bounds import U64, ZERO_BELOW, converted, digits_of, forward_error, gamma, norms, param_scales
+from .error_bounds import growth as sum_growth
+
+# A sum of squares below this has lost precision to underflow (or is about to): squares of centred values
+# smaller than 2^-480 are near float64's subnormal range (2^-1022). Validation has refused constant columns.
+TINY = 2.0 ** -900
 
 
 def scale_columns(G: np.ndarray, kernel: str) -> tuple[np.ndarray, np.ndarray]:
-    """(s, Gs): the column norms sqrt(diag G) and the unit-diagonal Gs = G / (s sᵀ); refuses a zero column."""
-    s = np.sqrt(np.diag(G))
-    if not np.all(s > 0):
-        j = int(np.argmin(s))
-        raise SingularDesignError(f"{kernel}: column {j} has zero variance; its coefficient is not determined")
+    """(s, Gs): the column norms sqrt(diag G) and the unit-diagonal Gs = G / (s sᵀ); refuses a column whose
+    sum of squares underflowed (a non-constant column, so that is the scale, not a zero variance)."""
+    g = np.diag(G)
+    if not np.all(g >= TINY):
+        raise _underflow(kernel, int(np.argmin(g)), float(np.min(g)))
+    s = np.sqrt(g)
     return s, G / np.outer(s, s)
 
 
-def _overflow(kernel: str) -> InputError:
-    return InputError(f"{kernel}: XᵀX overflowed: the values are too large to square in this dtype; "
-                      "rescale X and y (or use ols/exact)")
+def _underflow(kernel: str, j: int, g: float) -> UnderflowError:
+    return UnderflowError(f"{kernel}: column {j} has no variance left in this dtype (the sum of squares of its "
+                          f"centred values is {g:.3g}): its values are too small to square (fit() rescales them "
+                          "by a power of two and retries), or rounding to the dtype made it constant")
+
+
+def check_y_range(yy: float, c, kernel: str) -> None:
+    """Σ(y - ȳ)² that underflowed while y still meets X (c ≠ 0): y is too small to square, not constant."""
+    if yy < TINY and (yy > 0 or np.any(np.asarray(c) != 0)):
+        raise RangeError(f"{kernel}: the squares of y's centred values underflow float64 (their sum is {yy:.3g}); "
+                         "rescale y (fit() does, by a power of two)")
+
+
+def _overflow(kernel: str) -> RangeError:
+    return RangeError(f"{kernel}: XᵀX overflowed: the values are too large to square in this dtype; "
+                      "rescale X and y (fit() does, by a power of two; or use ols/exact)")
 
 
 def solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: float, x_mean=None,
@@ -41,11 +60,13 @@ def solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: f
         g, c0 = float(G[0, 0]), float(c.reshape(-1)[0])
         if not (math.isfinite(g) and math.isfinite(c0) and math.isfinite(yy)):
             raise _overflow(kernel)
+        check_y_range(yy, c0, kernel)
         return _solve_gram_d1(g, c0, kernel=kernel, u_acc=u_acc, u_input=u_input, n=n, yy=yy,
                               x_mean=None if x_mean is None else float(np.asarray(x_mean).reshape(-1)[0]),
                               y_mean=y_mean, growth=growth)
     if not (np.all(np.isfinite(G)) and np.all(np.isfinite(c)) and math.isfinite(yy)):
         raise _overflow(kernel)
+    check_y_range(yy, c, kernel)
     return _solve_gram(G, c, kernel=kernel, u_acc=u_acc, u_input=u_input, n=n, yy=yy, x_mean=x_mean,
                        y_mean=y_mean, growth=growth)
 
@@ -74,7 +95,8 @@ def _solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: 
     beta = beta_s / s
 
     centred = x_mean is not None
-    g_acc = gamma(n if growth is None else growth, u_acc)
+    g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
+    u_input = converted(u_input, n)
     rho, y_norm, yc_norm = norms(n, x_mean, y_mean, yy, s)
     # ‖r‖² = ‖yc‖² - βsᵀcs cancels when the fit is close; its error is of order γ·‖yc‖², so add that.
     r2 = yy - float(beta_s @ cs)
@@ -93,7 +115,8 @@ def _solve_gram(G, c, *, kernel: str, u_acc: float, u_input: float, n: int, yy: 
     bound = forward_error(Gs, s, beta_s, n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm,
                           eta=eta, eta_y=eta_y, eps_g=eps_g, g_extra=g_extra, b_extra=b_extra)
     params = beta if not centred else np.concatenate([[y_mean - float(np.dot(x_mean, beta))], beta])
-    return beta, math.sqrt(cond_g), digits_of(params, bound)
+    scales = param_scales(n, y_norm, s * rho, centred)
+    return beta, math.sqrt(cond_g), digits_of(params, bound, scales=scales)
 
 
 def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: float, n: int, yy: float,
@@ -103,8 +126,8 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
     below n ≈ 1e5 and most of a GPU solve's host side). LAPACK may divide where this multiplies by a
     reciprocal: the two agree to a few units in the last place
     (tests/test_accuracy.py::test_one_feature_solve_matches_the_general_solve)."""
-    if not g > 0:
-        raise SingularDesignError(f"{kernel}: column 0 has zero variance; its coefficient is not determined")
+    if not g >= TINY:
+        raise _underflow(kernel, 0, g)
     s = math.sqrt(g)
     gs = g / (s * s)  # the scaled 1 x 1 Gram matrix: 1 up to rounding; cond(Gs) = 1
     cs = c / s
@@ -113,7 +136,8 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
     beta = beta_s / s
 
     centred = x_mean is not None
-    g_acc = gamma(n if growth is None else growth, u_acc)
+    g_acc = gamma(sum_growth(n if growth is None else growth), u_acc)
+    u_input = converted(u_input, n)
     if centred:
         rho = math.sqrt(1.0 + n * (x_mean / s) ** 2)
         y_norm, yc_norm = math.sqrt(max(yy, 0.0) + n * y_mean ** 2), math.sqrt(max(yy, 0.0))
@@ -140,7 +164,9 @@ def _solve_gram_d1(g: float, c: float, *, kernel: str, u_acc: float, u_input: fl
     if centred:
         bounds[0] += b_extra
     params = ([y_mean - x_mean * beta] if centred else []) + [beta]
-    worst = max(b / (abs(p) if p != 0 else 1.0) for b, p in zip(bounds, params)) + U64
+    scales = ([y_norm / math.sqrt(n)] if centred else []) + [y_norm / (s * rho)]
+    dens = [max(abs(p), ZERO_BELOW * sc) for p, sc in zip(params, scales)]
+    worst = max(b / (dn if dn > 0 else 1.0) for b, dn in zip(bounds, dens)) + U64
     digits = -math.log10(worst) if math.isfinite(worst) else -math.inf
     return np.array([beta]), 1.0, digits
 
@@ -154,3 +180,35 @@ def ols_result(kernel: str, beta, x_mean=None, y_mean: float = 0.0, *, cond: flo
         intercept = 0.0 if x_mean is None else float(y_mean - np.dot(np.asarray(x_mean, dtype=np.float64), beta))
     return FitResult(intercept=intercept, coef=beta.copy(), kernel=kernel, cond=cond, digits=digits,
                      timings=dict(timings or {}))
+
+
+def refined_digits(G, c, *, n: int, yy: float, x_mean, y_mean: float, params, u_input: float, refinement,
+                   u_acc: float = U64) -> float:
+    """Digits of a result refined to convergence (numerics.iterative_refinement) from the centred G, c: the
+    input's rounding at the refined params, plus what the last correction says is left (norm-wise over
+    θ = (intercept, β) measured as ‖(√n, s)∘δ‖, spread to every component), plus the floor of a step whose
+    residuals and gradient are double-double (relative u² each, γ_n² for the sums). O(d³)."""
+    G = np.asarray(G, dtype=np.float64).reshape(len(params) - int(x_mean is not None), -1)
+    s, Gs = scale_columns(G, "refinement")
+    centred = x_mean is not None
+    params = np.asarray(params, dtype=np.float64)
+    beta = params[1:] if centred else params
+    beta_s = beta * s
+    cs = np.asarray(c, dtype=np.float64).reshape(-1) / s
+    rho, y_norm, yc_norm = norms(n, x_mean, y_mean, yy, s)
+    ab = np.abs(beta_s)
+    r2 = yy - float(beta_s @ cs)
+    r_norm = math.sqrt(max(r2, 0.0) + (gamma(n, u_acc) + 4 * len(s) * U64) * (yy + float(ab @ np.abs(cs))))
+    common = dict(n=n, x_mean=x_mean, y_norm=y_norm, yc_norm=yc_norm, r_norm=r_norm)
+    u_input = converted(u_input, n)
+    b_in = u_input * (y_norm + float(rho @ ab)) / math.sqrt(n) if centred else 0.0
+    e_in = forward_error(Gs, s, beta_s, eta=u_input * rho, eta_y=u_input * y_norm, eps_g=0.0, b_extra=b_in,
+                         **common)
+    floor = 8 * U64 ** 2 + gamma(n, U64) ** 2
+    e_floor = forward_error(Gs, s, beta_s, eta=0.0, eta_y=0.0, eps_g=0.0, eta_r=floor,
+                            b_extra=floor * r_norm / math.sqrt(n), **common)
+    left = refinement.error
+    rows = 1.0 / s
+    if centred:
+        rows = np.concatenate([[1.0 / math.sqrt(n) + float(np.linalg.norm(np.asarray(x_mean) / s))], rows])
+    return digits_of(params, e_in + e_floor + left * rows, scales=param_scales(n, y_norm, s * rho, centred))

@@ -2,15 +2,13 @@
 one band of rows per thread; d = 1 has its own vectorised loop. Registers ols/numba and ols/numba-parallel."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
 from ...contract import Options
 from ...numerics.comoment_merge import merge_bands, merge_into
-from ...numerics.error_bounds import U64, UNIT_ROUNDOFF
-from ...numerics.normal_equations import ols_result, solve_gram
+from ...numerics.error_bounds import U64, UNIT_ROUNDOFF, gamma
+from ...numerics.normal_equations import ols_result, refined_digits, solve_gram
 from ...registry import register
 from ...threads import numba_threads
 from .block_products import shifted_block, transpose_buffer
@@ -220,19 +218,25 @@ def _ols(name: str, parallel: bool):
         intercept = float(y_mean - np.dot(x_mean, beta)) if fit_intercept else 0.0
         refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
             10.0 ** -REFINE_BELOW_DIGITS
-        if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
-            beta2, intercept2 = refine_ols(X, y, G, beta, x_mean, intercept, parallel)
-            if np.all(np.isfinite(beta2)) and math.isfinite(intercept2):
-                beta, intercept = beta2, intercept2
-            else:  # residuals beyond float64's range: keep the one-pass answer, which solve_gram vouched for
-                refined = False
+        if refined:
+            # A step's contraction: cond(XᵀX) times the relative error of the co-moments it solves with.
+            c_bound = cond ** 2 * (gamma(BLOCK, U64) + gamma(X.shape[0] / BLOCK + d + 2, U64) + (3 * d + 6) * U64)
+            ref = refine_ols(X, y, G, beta, x_mean, intercept, parallel, c_bound)
+            refined = ref.steps > 0
+            theta = [float(t) for t in ref.theta]
+            intercept, beta = (theta[0] if fit_intercept else 0.0), np.array(theta[1:])
+            if ref.converged:  # the bound after refinement; otherwise the one-pass bound stands
+                digits = (refined_digits(
+                    G, M[d, :d], n=X.shape[0], yy=yy, x_mean=x_mean, y_mean=float(y_mean),
+                    params=np.concatenate([[intercept], beta]) if fit_intercept else beta,
+                    u_input=UNIT_ROUNDOFF[opts.dtype], refinement=ref))
         result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
         result.refined = bool(refined)
         return result
     solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
                      "no n-sized temporaries. A problem that amplifies rounding past REFINE_BELOW_DIGITS "
-                     "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets a second pass: "
-                     "one refinement step with residuals in double-double.")
+                     "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets refinement passes, "
+                     "residuals and gradient in double-double, until the corrections stop mattering.")
     return solve
 
 

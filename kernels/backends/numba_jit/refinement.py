@@ -1,12 +1,15 @@
-"""OLS refinement: one more pass, residuals in double-double, for the problems that amplify rounding."""
+"""OLS refinement for the one-pass kernels: more passes, residuals and gradient in double-double, for the problems
+that amplify rounding, carried until the corrections stop mattering (or stop shrinking)."""
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 from numba import njit, prange
 
-from ...numerics.double_double import two_prod, two_sum
+from ...numerics.double_double import dd_add, two_prod, two_sum
+from ...numerics.iterative_refinement import refine
 from ...numerics.normal_equations import scale_columns
 from ...threads import numba_threads
 
@@ -16,32 +19,36 @@ REFINE_BELOW_DIGITS = 14.0
 
 
 @njit(cache=True, nogil=True)
-def _residual_band(X, y, s, e, b0, beta, x_mean, out):
-    """out[0] = Σr, out[1:] = Σ (x - x̄) r over rows s:e, r = y - b0 - x·β evaluated in double-double
-    (TwoSum, TwoProd): the residuals of a close fit are tiny differences of large numbers, and their rounding
-    is what limits the one-pass solve."""
+def _residual_band(X, y, s, e, bh, bl, beta_h, beta_l, x_mean, out):
+    """out (d + 1, 2) = (Σr, Σ (x - x̄) r) over rows s:e in double-double, r = y - b - x·β with b = bh + bl and
+    β = beta_h + beta_l: the residuals of a close fit are tiny differences of large numbers, and a large
+    residual's own rounding would leave cond²·u·‖r‖ in the gradient; here both stay at the level of u²."""
     d = X.shape[1]
-    out[:] = 0.0
+    out[:, :] = 0.0
     for i in range(s, e):
-        yi = float(y[i])
-        h, lo = two_sum(yi, -b0)
+        h, lo = two_sum(float(y[i]), -bh)
+        lo -= bl
         for j in range(d):
-            p, pe = two_prod(float(X[i, j]), beta[j])  # x β = p + pe exactly
-            h, e = two_sum(h, -p)
-            lo += e - pe
-        r = h + lo
-        out[0] += r
+            xj = float(X[i, j])
+            p, pe = two_prod(xj, beta_h[j])  # x β = p + pe exactly
+            h, er = two_sum(h, -p)
+            lo += er - pe - xj * beta_l[j]
+        rh, rl = two_sum(h, lo)
+        out[0, 0], out[0, 1] = dd_add(out[0, 0], out[0, 1], rh, rl)
         for j in range(d):
-            out[1 + j] += (float(X[i, j]) - x_mean[j]) * r
+            w, we = two_sum(float(X[i, j]), -x_mean[j])  # x - x̄ exactly
+            p, pe = two_prod(w, rh)
+            out[1 + j, 0], t = two_sum(out[1 + j, 0], p)
+            out[1 + j, 1] += t + pe + (w * rl + we * rh)
 
 
 @njit(cache=True, parallel=True)
-def _residual_parallel(X, y, b0, beta, x_mean, nparts):
+def _residual_parallel(X, y, bh, bl, beta_h, beta_l, x_mean, nparts):
     n, d = X.shape
-    parts = np.zeros((nparts, d + 1))
+    parts = np.zeros((nparts, d + 1, 2))
     for t in prange(nparts):
-        _residual_band(X, y, t * n // nparts, (t + 1) * n // nparts, b0, beta, x_mean, parts[t])
-    return parts.sum(axis=0)
+        _residual_band(X, y, t * n // nparts, (t + 1) * n // nparts, bh, bl, beta_h, beta_l, x_mean, parts[t])
+    return parts
 
 
 def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept: float) -> float:
@@ -54,24 +61,29 @@ def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept
     return amp
 
 
-def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
-    """One step of iterative refinement: δ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δ, r in double-double, for every
-    d (float64 residuals, even by BLAS, would not recover an intercept lost under a large offset).
-
-    The intercept is updated directly, never recomputed as ȳ - x̄·β: that subtraction is where a large
-    offset loses its digits. Returns (beta, intercept)."""
-    d = X.shape[1]
+def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool, contraction: float):
+    """Iterative refinement to convergence (numerics.iterative_refinement): δβ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δβ,
+    r and Xcᵀr in double-double, for every d. `contraction`: the a-priori bound of a step, cond(XᵀX) times
+    the relative error of G. The intercept is updated directly, never recomputed as ȳ - x̄·β: that
+    subtraction is where a large offset loses its digits. Returns a Refinement over θ = (intercept, β)."""
+    n, d = X.shape
     xm = np.zeros(d) if x_mean is None else np.ascontiguousarray(x_mean, dtype=np.float64)
-    b = np.ascontiguousarray(beta, dtype=np.float64)
     nparts = numba_threads() if parallel else 1
-    if nparts > 1:
-        sums = _residual_parallel(X, y, float(intercept), b, xm, nparts)
-    else:
-        sums = np.zeros(d + 1)
-        _residual_band(X, y, 0, X.shape[0], float(intercept), b, xm, sums)
-    sr, g = sums[0], sums[1:]
     s, Gs = scale_columns(G, "refinement")  # as solve_gram scaled it (which already refused a zero column)
-    delta = np.linalg.solve(Gs, g / s) / s
-    if x_mean is not None:
-        intercept = intercept + (sr / X.shape[0] - float(xm @ delta))
-    return beta + delta, intercept
+    L = np.linalg.cholesky(Gs)
+
+    def step(theta):
+        hi = np.array([float(t) for t in theta])
+        lo = np.array([float(t - Fraction(h)) for t, h in zip(theta, hi.tolist())])
+        if nparts > 1:
+            parts = _residual_parallel(X, y, hi[0], lo[0], hi[1:], lo[1:], xm, nparts)
+        else:
+            parts = np.zeros((1, d + 1, 2))
+            _residual_band(X, y, 0, n, hi[0], lo[0], hi[1:], lo[1:], xm, parts[0])
+        sums = parts[:, :, 0].sum(axis=0) + parts[:, :, 1].sum(axis=0)
+        delta = np.linalg.solve(L.T, np.linalg.solve(L, sums[1:] / s)) / s
+        d0 = (sums[0] / n - float(xm @ delta)) if x_mean is not None else 0.0
+        return np.concatenate([[d0], delta])
+
+    col = np.concatenate([[math.sqrt(n)], s]) if x_mean is not None else np.concatenate([[1.0], s])
+    return refine([Fraction(float(intercept))] + [Fraction(float(b)) for b in beta], step, contraction, col)
