@@ -22,8 +22,8 @@ from .errors import (
     UnavailableKernelError,
     UnknownKernelError,
 )
+from .numerics.scaling import beyond_float32, rescaled, unscale
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
-from .scaling import beyond_float32, rescaled, unscale
 from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
 
 __all__ = [
@@ -47,7 +47,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     k = get_kernel(kernel)
     fit_intercept = check_fit_intercept(fit_intercept)
     opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
-    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols" and not k.reference)
+    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols")  # references: in_safe_range
     opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
     if k.algorithm != "ols" or k.reference:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly

@@ -414,11 +414,12 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
         block = X[start:start + _BLOCK]
         np.maximum(top, np.abs(block).max(axis=0), out=top)
         total += block.sum(axis=0, dtype=np.float64)
-    scale = np.ldexp(1.0, -np.frexp(np.where(top > 0, top, 1.0))[1])  # exact: powers of two, |x| < 1 after
-    mean = total * scale / n if fit_intercept and np.all(np.isfinite(total)) else np.zeros(d)
+    # exact: powers of two, |x| < 1 after; applied by ldexp, since 2^-e itself overflows for subnormal columns
+    e = -np.frexp(np.where(top > 0, top, 1.0))[1]
+    mean = np.ldexp(total, e) / n if fit_intercept and np.all(np.isfinite(total)) else np.zeros(d)
     G = np.zeros((d, d))
     for start in range(0, n, _BLOCK):
-        block = X[start:start + _BLOCK] * scale - mean
+        block = np.ldexp(X[start:start + _BLOCK], e) - mean
         G += block.T @ block
     g = np.sqrt(np.diag(G))
     if np.all(g > 0):
@@ -427,7 +428,7 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
             return  # κ² well inside float64: clearly independent, no QR needed (the common case, one BLAS pass)
     R = np.zeros((0, d))
     for start in range(0, n, _BLOCK):
-        block = X[start:start + _BLOCK] * scale - mean
+        block = np.ldexp(X[start:start + _BLOCK], e) - mean
         R = np.linalg.qr(np.vstack([R, block]), mode="r")
     norms = np.linalg.norm(R, axis=0)
     if not np.all(norms > 0):

@@ -11,7 +11,7 @@ import numpy as np
 from ..contract import FitResult, Options
 from ..registry import mark_unavailable, register
 from ..threads import get_threads
-from .references import in_safe_range, unscale
+from .references import from_units, in_safe_range
 
 
 def _use_threads() -> None:
@@ -32,9 +32,10 @@ else:
     def ols_sklearnex(data, fit_intercept: bool, opts: Options) -> FitResult:
         """sklearnex.linear_model.LinearRegression().fit(X, y), as its documentation shows; no copy of X."""
         from sklearnex.linear_model import LinearRegression
-        X, y, sx, sy = in_safe_range(*data)  # values whose cross-products overflow: rescaled exactly first
+        X, y, scale = in_safe_range(*data)  # values whose cross-products overflow: rescaled exactly first
         _use_threads()
         with np.errstate(all="ignore"):
             m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
-        b, coef = unscale(float(m.intercept_), np.asarray(m.coef_, dtype=np.float64).ravel(), sx, sy)
-        return FitResult(intercept=b, coef=coef, kernel="ols/sklearnex")
+        result = FitResult(intercept=float(m.intercept_), coef=np.asarray(m.coef_, dtype=np.float64).ravel(),
+                           kernel="ols/sklearnex")
+        return from_units(result, scale, "ols/sklearnex")

@@ -35,8 +35,8 @@ from ..numerics.double_double import dd_add, dot2, two_prod, two_sum
 from ..numerics.error_bounds import U64, ZERO_BELOW, digits_of, forward_error, gamma, param_scales
 from ..numerics.iterative_refinement import Refinement, refine
 from ..numerics.normal_equations import TINY
+from ..numerics.scaling import exponents, rescaled, unscale
 from ..registry import register
-from ..scaling import exponents, rescaled, unscale
 from ..threads import numba_threads
 from .exact_rational import _bareiss_solve
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..contract import FitResult, Options
 from ..errors import DivergenceError
 from ..numerics.iterative import LossTracker, initial_params
+from ..numerics.scaling import rescaled, unscale
 from ..registry import mark_unavailable, register
 
 
@@ -21,29 +22,22 @@ def _missing(module: str) -> bool:
 BIG, SMALL = 2.0 ** 256, 2.0 ** -256  # beyond these, a library's sums of squares may overflow or underflow
 
 
-def _pow2(top: np.ndarray) -> np.ndarray:
-    """Powers of two that bring each column's largest |value| into [0.5, 1): exact scaling factors."""
-    return np.ldexp(1.0, -np.frexp(np.where(top > 0, top, 1.0))[1])
-
-
 def in_safe_range(X, y):
-    """(X, y, sx, sy) for a library OLS: unchanged (sx, sy = None) when every column's largest |value| is
-    within [SMALL, BIG]; else each column and y scaled by a power of two (exact), so the library's sums of
-    squares neither overflow (values near 1e154 gave statsmodels wrong coefficients) nor underflow.
-    `unscale` turns the coefficients back."""
+    """(X, y, scale) for a library OLS: unchanged (scale None) when every column's and y's largest |value| is
+    within [SMALL, BIG]; else every column and y in other units, powers of two (exact: numerics.scaling), so
+    the library's sums of squares neither overflow (values near 1e154 gave statsmodels wrong coefficients) nor
+    underflow. `from_units(result, scale, kernel)` gives the coefficients of the data as they were."""
     top = np.maximum(np.abs(X.max(axis=0)), np.abs(X.min(axis=0))).astype(np.float64)  # float32: no cast overflow
     ytop = max(abs(float(y.max())), abs(float(y.min())))
     if np.all((top <= BIG) & ((top >= SMALL) | (top == 0))) and (ytop <= BIG and (ytop >= SMALL or ytop == 0)):
-        return X, y, None, None
-    sx, sy = _pow2(top), float(_pow2(np.array([ytop]))[0])
-    return (X * sx.astype(X.dtype)), (y * y.dtype.type(sy)), sx, sy
+        return X, y, None
+    Xs, ys, ex, ey = rescaled(X, y)
+    return Xs, ys, (ex, ey)
 
 
-def unscale(intercept: float, coef: np.ndarray, sx, sy) -> tuple[float, np.ndarray]:
-    """The coefficients of the unscaled problem: y·sy ≈ b' + (X·sx) c'  =>  b = b'/sy, c = c'·sx/sy."""
-    if sx is None:
-        return intercept, coef
-    return intercept / sy, coef * sx / sy
+def from_units(result: FitResult, scale, kernel: str) -> FitResult:
+    """The result of in_safe_range's data in the data's own units (unchanged when scale is None)."""
+    return result if scale is None else unscale(result, *scale, kernel)
 
 
 if _missing("statsmodels"):
@@ -53,13 +47,13 @@ else:
     def ols_statsmodels(data, fit_intercept: bool, opts: Options):
         """sm.OLS(y, [1, X]).fit(): an SVD of the (n, d+1) design, O(n d²) with a large constant."""
         import statsmodels.api as sm
-        X, y, sx, sy = in_safe_range(*data)
+        X, y, scale = in_safe_range(*data)
         A = sm.add_constant(X, has_constant="add") if fit_intercept else X
         with np.errstate(all="ignore"):  # inputs it would get wrong are refused or rescaled before the call
             params = np.asarray(sm.OLS(y, A).fit().params, dtype=np.float64)
-        b, coef = unscale(float(params[0]) if fit_intercept else 0.0, params[1:] if fit_intercept else params,
-                          sx, sy)
-        return FitResult(intercept=b, coef=coef, kernel="ols/statsmodels")
+        return from_units(FitResult(intercept=float(params[0]) if fit_intercept else 0.0,
+                                    coef=params[1:] if fit_intercept else params, kernel="ols/statsmodels"),
+                          scale, "ols/statsmodels")
 
 
 if _missing("sklearn"):
@@ -70,11 +64,11 @@ else:
     def ols_sklearn(data, fit_intercept: bool, opts: Options):
         """LinearRegression: copies and centres X, then an SVD-based least-squares solve."""
         from sklearn.linear_model import LinearRegression
-        X, y, sx, sy = in_safe_range(*data)
+        X, y, scale = in_safe_range(*data)
         with np.errstate(all="ignore"):
             m = LinearRegression(fit_intercept=fit_intercept).fit(X, y)
-        b, coef = unscale(float(m.intercept_), np.asarray(m.coef_, dtype=np.float64).ravel(), sx, sy)
-        return FitResult(intercept=b, coef=coef, kernel="ols/sklearn")
+        return from_units(FitResult(intercept=float(m.intercept_), coef=np.asarray(m.coef_, dtype=np.float64).ravel(),
+                                    kernel="ols/sklearn"), scale, "ols/sklearn")
 
     @register("sgd", "sklearn", reference=True,
               description="scikit-learn SGDRegressor, one partial_fit (one epoch) at a time")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .contract import FitResult
-from .errors import RangeError
+from ..contract import FitResult
+from ..errors import RangeError
 
 
 def exponents(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int]:
