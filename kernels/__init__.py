@@ -35,7 +35,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     batch_size, dtype, init, schedule, power_t), each accepted only by the algorithms that use it.
     """
     k = get_kernel(kernel)
-    X, y = check_xy(X, y, fit_intercept)
+    X, y = check_xy(X, y, fit_intercept, lazy=k.lazy)
     opts = check_options(k, options, X.shape[1], fit_intercept)
     t0 = time.perf_counter()
     data = k.prepare(X, y, opts)
@@ -49,7 +49,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     result.timings.setdefault("solve", t2 - t1)
     if not (np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))):
         raise KernelError(f"{k.name} returned non-finite coefficients; this is a bug in the kernel")
-    if result.digits is None and k.algorithm == "ols":
+    if result.digits is None and k.algorithm == "ols" and isinstance(X, np.ndarray):
         # A kernel that cannot estimate its own error (the library references) is checked against ols/qr.
         try:
             from .backends.qr_householder import vouch

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -71,8 +72,18 @@ def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     return _numpy_scan(a)
 
 
-def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank."""
+def is_dask(a) -> bool:
+    """A dask.array.Array, recognised without importing dask."""
+    return type(a).__module__.startswith("dask.") and hasattr(a, "chunks")
+
+
+def check_xy(X, y, fit_intercept: bool = True, lazy: bool = False):
+    """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank.
+
+    lazy: Dask arrays pass through with their shapes and dtypes checked only (nothing is read); the kernel
+    checks the values inside its own pass. Without `lazy`, a Dask array is computed into memory."""
+    if lazy and (is_dask(X) or is_dask(y)):
+        return _check_lazy(X, y, fit_intercept)
     X = _as_float_array(X, "X")
     y = _as_float_array(y, "y")
     if X.ndim == 1:
@@ -108,6 +119,40 @@ def check_xy(X, y, fit_intercept: bool = True) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
+def _check_lazy(X, y, fit_intercept: bool):
+    """check_xy's shape, dtype and size checks on Dask arrays (NumPy ones are wrapped), reading nothing."""
+    import dask.array as da
+
+    X, y = (a if is_dask(a) else da.asarray(np.asarray(a)) for a in (X, y))
+    for a, what in ((X, "X"), (y, "y")):
+        if a.dtype.kind not in "fiub":
+            raise InputError(f"{what} must be numeric; its dtype is {a.dtype}")
+        if any(math.isnan(c) for c in a.shape):
+            raise InputError(f"{what} has unknown chunk sizes (shape {a.shape}); call "
+                             f"{what}.compute_chunk_sizes() first, or build it with known chunks")
+    X = X if X.dtype.kind == "f" else X.astype(np.float64)
+    y = y if y.dtype.kind == "f" else y.astype(np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise InputError(f"X must be 1-D (one feature) or 2-D (n, d); got shape {X.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(f"y must be 1-D (n,) or (n, 1); got shape {y.shape}")
+    n, d = X.shape
+    if n == 0 or y.shape[0] == 0:
+        raise InputError(f"empty input: X has {n} rows and y has {y.shape[0]}")
+    if d == 0:
+        raise InputError("X has no columns (shape (n, 0)); at least one feature is needed")
+    if y.shape[0] != n:
+        raise InputError(f"X and y have different lengths: X has {n} rows, y has {y.shape[0]}")
+    p = d + int(fit_intercept)
+    if n < p:
+        raise InputError(f"fewer rows than parameters: {n} row(s) for {p} parameter(s); the fit is not determined")
+    return X, y
+
+
 def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread: np.ndarray) -> None:
     """Constant columns (with an intercept), all-zero columns and repeated columns make XᵀX singular.
 
@@ -135,7 +180,7 @@ def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread
 
 def check_options(kernel: Kernel, options: dict, d: int, fit_intercept: bool) -> Options:
     """Turn keyword options into Options, rejecting names the kernel's algorithm does not take."""
-    allowed = OPTIONS_BY_ALGORITHM[kernel.algorithm]
+    allowed = OPTIONS_BY_ALGORITHM[kernel.algorithm] + kernel.extra_options
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise InputError(

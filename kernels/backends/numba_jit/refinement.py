@@ -7,7 +7,8 @@ import numpy as np
 from numba import njit, prange
 
 from ...numerics.double_double import two_prod, two_sum
-from ...numerics.normal_equations import scale_columns
+from ...numerics.error_bounds import U64, UNIT_ROUNDOFF
+from ...numerics.normal_equations import ols_result, scale_columns, solve_gram
 from ...threads import numba_threads
 
 # The OLS kernels refine their answer with one more pass (residuals in double-double) when the problem
@@ -69,9 +70,37 @@ def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool):
     else:
         sums = np.zeros(d + 1)
         _residual_band(X, y, 0, X.shape[0], float(intercept), b, xm, sums)
+    return refinement_step(G, beta, x_mean, intercept, sums, X.shape[0])
+
+
+def refinement_step(G, beta, x_mean, intercept: float, sums, n: int):
+    """The step from the residual sums (Σr, Σ (x - x̄) r) of _residual_band, however the rows were split."""
+    xm = np.zeros(len(beta)) if x_mean is None else np.asarray(x_mean, dtype=np.float64)
     sr, g = sums[0], sums[1:]
     s, Gs = scale_columns(G, "refinement")  # as solve_gram scaled it (which already refused a zero column)
     delta = np.linalg.solve(Gs, g / s) / s
     if x_mean is not None:
-        intercept = intercept + (sr / X.shape[0] - float(xm @ delta))
+        intercept = intercept + (sr / n - float(xm @ delta))
     return beta + delta, intercept
+
+
+def ols_from_moments(name: str, M, x_mean, y_mean: float, n: int, opts, refine):
+    """β, intercept, cond and digits from the co-moments M (lower triangle of [X y], centred when x_mean is
+    given, raw otherwise), then refine(G, beta, x_mean, intercept) -> (beta, intercept) when the problem
+    amplifies rounding past REFINE_BELOW_DIGITS: the one solve every co-moment kernel shares."""
+    d = M.shape[0] - 1
+    G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
+    beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=U64, u_input=UNIT_ROUNDOFF[opts.dtype],
+                                    n=n, yy=float(M[d, d]), x_mean=x_mean, y_mean=float(y_mean))
+    intercept = float(y_mean - np.dot(x_mean, beta)) if x_mean is not None else 0.0
+    refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
+        10.0 ** -REFINE_BELOW_DIGITS
+    if refined:  # `digits` stays the one-pass solve's bound: refinement only tightens the error under it
+        beta2, intercept2 = refine(G, beta, x_mean, intercept)
+        if np.all(np.isfinite(beta2)) and math.isfinite(intercept2):
+            beta, intercept = beta2, intercept2
+        else:  # residuals beyond float64's range: keep the one-pass answer, which solve_gram vouched for
+            refined = False
+    result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
+    result.refined = bool(refined)
+    return result
