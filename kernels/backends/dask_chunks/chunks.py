@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from dataclasses import dataclass, field
 
 import dask.array as da
@@ -76,6 +77,7 @@ def partials(data: Chunked, fn, width: int) -> da.Array:
 
     nb = data.X.numblocks[0]
     return da.map_blocks(block, data.X, data.y[:, None], chunks=((1,) * nb, (width,)),
+                         name=f"lrbench-partials-{uuid.uuid4().hex}",  # unique: no hashing of fn's arguments
                          dtype=np.float64, meta=np.empty((0, 0), dtype=np.float64))
 
 
