@@ -96,7 +96,7 @@ def write_dataset(directory, rows: int, features: int = 1, seed: int = 0, chunk_
     futures = [client.submit(_write_chunk, str(directory), seed, k, r, features, pure=False)
                for k, r in enumerate(sizes)]
     done, t0 = 0, time.perf_counter()
-    for fut in as_completed(futures):
+    for fut in as_completed(futures, loop=client.loop):
         done += fut.result()
         if progress:
             rate = done * (features + 1) * 8 / max(time.perf_counter() - t0, 1e-9) / 1e6
@@ -114,8 +114,9 @@ def write_dataset(directory, rows: int, features: int = 1, seed: int = 0, chunk_
 def _npy_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     """Shape and dtype from a .npy header, reading nothing else."""
     with open(path, "rb") as f:
-        version = np.lib.format.read_magic(f)
-        shape, _, dtype = np.lib.format._read_array_header(f, version)
+        major, _ = np.lib.format.read_magic(f)
+        read = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f)
     return shape, dtype
 
 

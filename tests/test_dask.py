@@ -20,7 +20,7 @@ UNEVEN = (37, 101, 5, 250, 1, 64, 142)  # 600 rows in 7 chunks, one of a single 
 
 
 def _leftover_threads(before: set) -> list[str]:
-    names = ("Dask", "IO loop", "TCP-Executor", "Profile", "Nanny", "Worker")
+    names = ("Dask-Worker", "TCP-Executor", "Nanny")
     deadline = time.monotonic() + 10
     while True:
         left = [t.name for t in threading.enumerate()
@@ -55,10 +55,10 @@ def test_ols_dask_agrees_with_ols_numba(client, d, fit_intercept):
 
 
 def test_ols_dask_refines_a_large_offset_like_ols_numba(client):
-    """x around 1e7 with spread 1: the intercept amplifies rounding, so both kernels take the refinement pass."""
+    """x around 1e7 with spread 1 and an intercept of 3: ȳ - x̄·β cancels, so both kernels take the refinement pass."""
     rng = np.random.default_rng(5)
     X = 1e7 + rng.normal(size=(600, 1))
-    y = 3.0 + 2.0 * (X[:, 0] - 1e7) + 1e-3 * rng.normal(size=600)
+    y = 3.0 + 2.0 * X[:, 0] + 1e-3 * rng.normal(size=600)  # an intercept tiny against x̄·β
     ref = fit(X, y, kernel="ols/numba")
     r = fit(*chunked(X, y), kernel="ols/dask", scheduler=client)
     assert ref.refined and r.refined
@@ -106,7 +106,7 @@ def test_minibatch_dask_reaches_the_loss_and_its_order_is_seeded(client):
     c = fit(Xd, yd, kernel="minibatch/dask", scheduler=client, seed=2, **opts)
     numpy = fit(X, y, kernel="minibatch/numpy", seed=1, **opts)
     np.testing.assert_array_equal(a.params, b.params)  # the order is defined by the seed alone
-    assert not np.array_equal(a.params, c.params)
+    assert not np.array_equal(a.loss_history, c.loss_history)
     assert a.n_iter == 12 and a.loss_history.shape == (13,)
     assert a.loss_history[-1] < 1e-3 * a.loss_history[0]
     assert a.loss_history[-1] < 10 * numpy.loss_history[-1] + 1e-12
@@ -144,7 +144,7 @@ def test_lazy_checks_read_nothing_and_refuse_bad_shapes(client):
     with pytest.raises(InputError, match="unknown chunk sizes"):
         fit(X[X[:, 0] > 0], da.ones(10, chunks=3), kernel="ols/dask", scheduler=client)
     with pytest.raises(InputError, match="does not take option"):
-        fit(np.ones((10, 1)), np.ones(10), kernel="ols/numpy", scheduler=client)
+        fit(*random_problem(10, 1, seed=0), kernel="ols/numpy", scheduler=client)
 
 
 def test_unreachable_scheduler_fails_fast():

@@ -1,6 +1,7 @@
 """gd/dask and minibatch/dask: the parameters stay on the client, the rows on the workers."""
 from __future__ import annotations
 
+import dataclasses
 from functools import partial
 
 import dask
@@ -91,6 +92,7 @@ def minibatch_dask(data, fit_intercept: bool, opts: Options):
     tr, rng = LossTracker(opts, "minibatch/dask"), np.random.default_rng(opts.seed)
     Xs, ys, offsets = data.X.to_delayed()[:, 0], data.y.to_delayed(), data.offsets
     step = dask.delayed(_minibatch_chunk, pure=True)
+    opts = dataclasses.replace(opts, scheduler=None)  # the tasks need the options, not the client
     epoch = 0
     while True:
         if len(tr.history) == opts.epochs:  # the last loss alone: no epoch after it
