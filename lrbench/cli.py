@@ -131,9 +131,11 @@ def _count(text: str) -> int:
 def cmd_make_data(args) -> int:
     from kernels import chunked_data, cluster
 
-    client = cluster.get_client(args.scheduler)
-    path = chunked_data.write_dataset(args.dir, rows=args.rows, features=args.features, seed=args.seed,
-                                      chunk_rows=args.chunk_rows, client=client)
+    try:
+        path = chunked_data.write_dataset(args.dir, rows=args.rows, features=args.features, seed=args.seed,
+                                          chunk_rows=args.chunk_rows, client=cluster.get_client(args.scheduler))
+    finally:
+        cluster.close()  # before interpreter exit, so no worker outlives its scheduler
     print(f"dataset: {path} ({args.rows:,} rows, {args.features} feature(s), seed {args.seed}); "
           f"open it with kernels.chunked_data.open_chunked({str(path)!r})")
     return 0

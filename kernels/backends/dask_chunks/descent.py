@@ -10,16 +10,18 @@ import numpy as np
 from ...contract import Options
 from ...numerics.iterative import LossTracker, initial_params
 from ...registry import register
+from ..numba_jit.gd import _gd_epoch_serial
 from ..numba_jit.sgd import _minibatch_epoch, _sse
 from .chunks import BAD, EXTRA_OPTIONS, combine_bad, locate_bad, no_bad, partials, prepare, raise_if_bad, \
     tree_reduce
 
 
 def _gradient(b, w, fit_intercept, X, y, row0):
-    """One chunk at (b, w): [Σr², Σr, Xᵀr (d), BAD] with r = Xw + b - y; the loss and gradient in one read."""
-    r = X @ w
-    r += b - y if fit_intercept else -y
-    out = np.concatenate([[r @ r, r.sum()], X.T @ r, no_bad()])
+    """One chunk at (b, w): [Σr², Σr, Xᵀr (d), BAD] with r = Xw + b - y (b = 0 without intercept): gd/numba's
+    fused pass over the chunk, so the loss and gradient cost one read and no temporaries."""
+    gw = np.empty_like(w)
+    sse, gb = _gd_epoch_serial(X, X.reshape(-1) if X.shape[1] == 1 else y, y, b, w, gw, 1)
+    out = np.concatenate([[sse, gb], gw, no_bad()])
     if not np.all(np.isfinite(out[:-BAD])):
         out[-BAD:] = locate_bad(X, y, row0)
     return out
