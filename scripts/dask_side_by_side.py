@@ -56,7 +56,8 @@ def in_memory(n: int) -> dict:
     opts = Options(scheduler=client, epochs=1)
     data = REGISTRY["ols/dask"].prepare(X, y, opts)
     out["chunks"] = len(data.X.chunks[0])
-    out["dask_read_floor"] = best(lambda: client.compute(data.X.sum() + data.y.sum(), sync=True))
+    floor = bench_scale.dask_read_floor(data.X, data.y, client)
+    out["dask_read_floor"] = best(lambda: client.compute(floor, sync=True))
     for name in ("ols/dask", "ols/dask-lstsq", "ols/dask-ml"):
         kk = REGISTRY[name]
         kk.solve(data, True, opts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 
 import dask.array as da
@@ -63,7 +64,9 @@ def prepare(X, y, opts: Options) -> Chunked:
         rows = default_chunk_rows(X.shape[0])
         Xd = da.from_array(np.ascontiguousarray(X, dtype=dt), chunks=(rows, -1))
         yd = da.from_array(np.ascontiguousarray(y, dtype=dt), chunks=(rows,))
-        Xd, yd = client.persist([Xd, yd])  # in-memory data: sent once, not once per epoch
+        with warnings.catch_warnings():  # "Sending large graph": the data, sent once here, not once per epoch
+            warnings.filterwarnings("ignore", message="Sending large graph", category=UserWarning)
+            Xd, yd = client.persist([Xd, yd])
         out = Chunked(Xd, yd, client)
     out.timings = {"cluster_start": start, "prepare": time.perf_counter() - t1 + (t1 - t0 - start)}
     return out
