@@ -120,6 +120,10 @@ def _npy_shape(path: Path) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
+def _load_pair(px: str, py: str) -> tuple[np.ndarray, np.ndarray]:
+    return np.load(px), np.load(py)
+
+
 def open_chunked(directory):
     """(X, y) as Dask arrays over a chunk directory (this module's layout, or any X/*.npy + y/*.npy pairs, or a
     zarr group with arrays X and y when zarr is installed), one Dask chunk per file; nothing is read."""
@@ -138,14 +142,15 @@ def open_chunked(directory):
     if not xs or [p.name for p in xs] != [p.name for p in ys]:
         raise DataFileError(f"{directory}: expected X/NNNNNN.npy and y/NNNNNN.npy files with the same names; "
                             f"found {len(xs)} in X/ and {len(ys)} in y/")
-    load = dask.delayed(np.load, pure=True)
+    load = dask.delayed(_load_pair, pure=True, nout=2)
     Xs, Ys = [], []
     for px, py in zip(xs, ys):
         (sx, dx), (sy, dy) = _npy_shape(px), _npy_shape(py)
         if len(sx) != 2 or sy != (sx[0],):
             raise DataFileError(f"{px} has shape {sx} and {py} has shape {sy}; expected (rows, d) and (rows,)")
-        Xs.append(da.from_delayed(load(str(px)), shape=sx, dtype=dx))
-        Ys.append(da.from_delayed(load(str(py)), shape=sy, dtype=dy))
+        xk, yk = load(str(px), str(py))  # one task reads both: a chunk's X and y land on the same worker
+        Xs.append(da.from_delayed(xk, shape=sx, dtype=dx))
+        Ys.append(da.from_delayed(yk, shape=sy, dtype=dy))
     return da.concatenate(Xs, axis=0), da.concatenate(Ys, axis=0)
 
 

@@ -299,3 +299,23 @@ def _try(f):
         return f()
     except Exception as exc:  # noqa: BLE001  (the test inspects whatever the fit raised)
         return exc
+
+
+# --- the scale benchmarks time what they say -----------------------------------------------------------
+
+def test_dask_read_floor_reads_every_value_once(client):
+    from benchmarks.bench_scale import dask_read_floor
+    X, y = random_problem(600, 2, seed=1)
+    total = client.compute(dask_read_floor(*chunked(X, y), client), sync=True)
+    assert total.shape == (1, 1)
+    assert total[0, 0] == pytest.approx(X.sum() + y.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("profile, expected", [("quick", {"ols/dask", "gd/dask"}), ("tiny", set()),
+                                               ("scale", {n for n, k in REGISTRY.items() if k.lazy})])
+def test_profiles_choose_their_dask_kernels(monkeypatch, profile, expected):
+    from benchmarks import common
+    monkeypatch.setattr(common, "PROFILE", common.PROFILES[profile])
+    names = set(common.kernel_names())
+    assert {n for n in names if REGISTRY[n].lazy} == expected
+    assert ("ols/numpy" in names) == (profile != "scale") and "ols/numba-parallel" in names
