@@ -123,6 +123,23 @@ class DaskReadFloor(_OnDisk):
         return 8 * n * 2 / available_memory()
 
 
+class RawRead(_OnDisk):
+    """The files read sequentially by this process into one buffer (no Dask, no parsing): the storage's own
+    speed, from the page cache unless it was dropped or the dataset exceeds memory (track_dataset_vs_memory)."""
+
+    def setup(self, n):
+        _skip_unless_scale(n)
+        self.files = sorted(dataset_dir(n).glob("[Xy]/*.npy"))
+        self.buf = bytearray(8 << 20)
+
+    def time_read_files(self, n):
+        view = memoryview(self.buf)
+        for path in self.files:
+            with open(path, "rb", buffering=0) as f:
+                while f.readinto(view):
+                    pass
+
+
 class TaskOverhead(_OnDisk):
     """A pass of empty tasks with the dataset's chunk structure, tree-reduced: Dask's cost with no data."""
 

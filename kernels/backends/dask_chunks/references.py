@@ -1,5 +1,9 @@
 """The Dask references, each fitted as its documentation says: dask.array.linalg.lstsq (TSQR) and dask-ml's
-LinearRegression with its unpenalised Newton solver."""
+LinearRegression with its unpenalised Newton solver.
+
+No gd/dask-ml: dask-ml's `gradient_descent` solver (dask_glm) picks each step by a backtracking line search
+and stops on its own tolerance, so it has no fixed learning rate, epoch count or per-epoch loss: it cannot
+keep the gd contract (the same iterates as gd/numpy)."""
 from __future__ import annotations
 
 import importlib.util
