@@ -16,10 +16,9 @@ import time
 import numpy as np
 
 from kernels import chunked_data, cluster
-from kernels.backends.dask_chunks.chunks import Chunked, partials, tree_reduce
+from kernels.backends.dask_chunks.chunks import Chunked, partials, read_sum, tree_reduce
 from kernels.datasets import cache_dir
 
-from .floors import read_once
 from .common import PROFILE, available_memory, get, in_profile, options
 
 DISK_KERNELS = ["ols/dask", "gd/dask", "minibatch/dask", "ols/dask-lstsq", "ols/dask-ml"]
@@ -97,15 +96,11 @@ class OutOfCore(_OnDisk):
     track_worker_peak_mb.unit = "MB"
 
 
-def _read_sum(X, y, row0):
-    return np.array([read_once(X, y, threads=1)])
-
-
 def dask_read_floor(X, y, client):
     """One pass that only reads and sums every chunk, with the kernels' task structure (one task per chunk,
     the same tree): what ols/dask would cost if its arithmetic were free."""
     data = Chunked(X, y, client)
-    return tree_reduce(partials(data, _read_sum, 1), lambda p: p.sum(axis=0, keepdims=True))
+    return tree_reduce(partials(data, read_sum, 1), lambda p: p.sum(axis=0, keepdims=True))
 
 
 class DaskReadFloor(_OnDisk):
