@@ -6,6 +6,9 @@ Profiles (environment variable LRBENCH_PROFILE, default "quick"):
   gate   n = 1e5, d = 1, every kernel but the interpreted per-row loops, more samples of shorter runs: the
          performance gate (lrbench/gate.py)
   tiny   two small sizes, for the tests of the suite and the report
+  scale  beyond one machine's memory (benchmarks/bench_scale.py): the Dask kernels, their references and
+         ols/numba-parallel at n = 1e7 in memory; out of core at 1e8 (and 1e9 with LRBENCH_SCALE_1E9=1)
+Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes; scale runs every one.
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
 from __future__ import annotations
@@ -48,6 +51,9 @@ class Profile:
     repeat: tuple[int, int, float]  # asv (min samples, max samples, max seconds) a round
     compile_states: tuple[str, ...]  # numba first call: "cold" (compiles) and/or "cached" (loads from disk)
     fit_budget_s: float  # a fit estimated to take longer is skipped (pure-Python loops at large n)
+    kernels: tuple[str, ...] = ("*",)  # shell patterns of the kernels this profile's Fit runs
+    dask_kernels: tuple[str, ...] = ("ols/dask", "gd/dask")  # of those, the Dask (lazy) ones it runs
+    disk_sizes: tuple[int, ...] = ()  # n of the out-of-core datasets (bench_scale), d = 1
 
 
 PROFILES = {
@@ -62,9 +68,15 @@ PROFILES = {
     # the machine's slow spells here last about half a second, so the window must be longer than one
     "gate": Profile("gate", sizes=(100_000,), features=(1,), wide=(), memory_sizes=(100_000,),
                     accuracy_rows=2_000, rounds=2, repeat=(20, 10_000, 0.6), compile_states=("cold",),
-                    fit_budget_s=0.5),
+                    fit_budget_s=0.5, dask_kernels=()),
     "tiny": Profile("tiny", sizes=(100, 1_000), features=(1, 3), wide=(), memory_sizes=(1_000,),
-                    accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",), fit_budget_s=3.0),
+                    accuracy_rows=500, rounds=1, repeat=(1, 3, 0.5), compile_states=("cold",), fit_budget_s=3.0,
+                    dask_kernels=()),
+    "scale": Profile("scale", sizes=(10_000_000,), features=(1,), wide=(), memory_sizes=(10_000_000,),
+                     accuracy_rows=2_000, rounds=1, repeat=(1, 3, 60.0), compile_states=("cold",),
+                     fit_budget_s=120.0, kernels=("ols/numba-parallel", "*/dask*"), dask_kernels=("*",),
+                     disk_sizes=(100_000_000,) + ((1_000_000_000,) if os.environ.get("LRBENCH_SCALE_1E9") == "1"
+                                                 else ())),
 }
 
 WIDE_MIN_ROWS = 100_000
@@ -103,9 +115,17 @@ def selected(names) -> list[str]:
 def kernel_names(algorithms=None, predicate=None) -> list[str]:
     """Registered kernels (of the given algorithms), filtered by $LRBENCH_KERNELS; sorted for stable params."""
     names = [k.name for k in REGISTRY.values()
-             if (algorithms is None or k.algorithm in algorithms) and (predicate is None or predicate(k))]
+             if (algorithms is None or k.algorithm in algorithms) and (predicate is None or predicate(k))
+             and in_profile(k)]
     # asv needs at least one value per parameter; a placeholder that setup skips keeps discovery working.
     return selected(names) or ["(none selected)"]
+
+
+def in_profile(kernel: Kernel) -> bool:
+    """Whether this profile runs the kernel: its patterns, and for Dask kernels its dask_kernels."""
+    def match(patterns):
+        return any(fnmatch.fnmatchcase(kernel.name, p) for p in patterns)
+    return match(PROFILE.kernels) and (not kernel.lazy or match(PROFILE.dask_kernels))
 
 
 def get(name: str) -> Kernel:

@@ -47,13 +47,15 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     k = get_kernel(kernel)
     fit_intercept = check_fit_intercept(fit_intercept)
     opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
-    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols")  # references: in_safe_range
+    # the OLS kernels rescale data too small to square (the references through in_safe_range); lazy: Dask arrays
+    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols", lazy=k.lazy)
     opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
-    if k.algorithm != "ols" or k.reference:
+    in_memory = isinstance(X, np.ndarray)  # else Dask arrays: the kernel checks the values in its own pass
+    if (k.algorithm != "ols" or k.reference) and in_memory:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
         check_rank(X, fit_intercept, k.name)
     scaled = None
-    if k.algorithm == "ols" and opts.dtype == "float32" and beyond_float32(X, y):
+    if k.algorithm == "ols" and opts.dtype == "float32" and in_memory and beyond_float32(X, y):
         X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units
         scaled = (ex, ey)
     t0 = time.perf_counter()
@@ -64,7 +66,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     try:
         result = k.solve(data, fit_intercept, opts)
     except RangeError:
-        if k.algorithm != "ols" or scaled is not None:
+        if k.algorithm != "ols" or scaled is not None or not in_memory:
             raise
         # Squares over- or underflowed: the same fit in other units (powers of two, exact), a second try.
         Xs, ys, ex, ey = rescaled(X, y)
@@ -78,7 +80,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     result.timings.setdefault("solve", t2 - t1)
     if not (np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))):
         raise KernelError(f"{k.name} returned non-finite coefficients; this is a bug in the kernel")
-    if result.digits is None and k.algorithm == "ols":
+    if result.digits is None and k.algorithm == "ols" and isinstance(X, np.ndarray):
         # A kernel that cannot estimate its own error (the library references) is checked against ols/qr.
         try:
             from .backends.qr_householder import vouch
@@ -98,9 +100,10 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
 
 
 def available() -> list[dict]:
-    """Every registered kernel: name, algorithm, backend, device, whether it is a reference, dtypes."""
+    """Every registered kernel: name, algorithm, backend, device, whether it is a reference, dtypes, whether
+    it takes Dask arrays as they are (lazy)."""
     return [
         {"name": k.name, "algorithm": k.algorithm, "backend": k.backend, "device": k.device,
-         "reference": k.reference, "dtypes": k.dtypes, "description": k.description}
+         "reference": k.reference, "dtypes": k.dtypes, "description": k.description, "lazy": k.lazy}
         for k in sorted(REGISTRY.values(), key=lambda k: (ALGORITHMS.index(k.algorithm), k.name))
     ]

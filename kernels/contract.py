@@ -26,6 +26,8 @@ class Options:
     init: starting point, an array of length d (+1 first for the intercept when fit_intercept); zeros if None.
     schedule: sgd only: "constant" or scikit-learn's "invscaling" (eta_t = learning_rate / t**power_t).
     power_t: exponent of the invscaling schedule.
+    scheduler: dask kernels only: a Dask scheduler address ("tcp://host:8786") or a distributed.Client;
+        None: $LRBENCH_SCHEDULER, else the local cluster (kernels/cluster.py).
     """
 
     learning_rate: float = 0.01
@@ -37,6 +39,7 @@ class Options:
     init: Any = None
     schedule: str = "constant"
     power_t: float = 0.25
+    scheduler: Any = None
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -110,6 +113,8 @@ class Kernel:
     dtypes: tuple[str, ...] = ("float64",)
     description: str = ""
     sync: Callable[[], None] | None = None  # blocks until queued device work is done (CUDA)
+    lazy: bool = False  # takes Dask arrays as they are: fit checks shapes only, the kernel checks values in its pass
+    extra_options: tuple[str, ...] = ()  # options this backend takes beyond its algorithm's (dask: scheduler)
 
     def run(self, X: np.ndarray, y: np.ndarray, fit_intercept: bool, options: Options) -> FitResult:
         """prepare + solve without validation: for benchmarks that already validated their data."""

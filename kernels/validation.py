@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 import decimal
+import math
 import numbers
 
 import numpy as np
@@ -171,10 +172,19 @@ def _column_scan(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, int]:
     return _numpy_scan(a)
 
 
-def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def is_dask(a) -> bool:
+    """A dask.array.Array, recognised without importing dask."""
+    return type(a).__module__.startswith("dask.") and hasattr(a, "chunks")
+
+
+def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False, lazy: bool = False):
     """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank.
-    rescales: the fit rescales data too small to square by a power of two (the own OLS kernels), so such
-    data are not refused here."""
+
+    rescales: the fit rescales data too small to square by a power of two (the OLS kernels), so such data are
+    not refused here. lazy: Dask arrays pass through with their shapes and dtypes checked only (nothing is
+    read); the kernel checks the values inside its own pass."""
+    if lazy and (is_dask(X) or is_dask(y)):
+        return _check_lazy(X, y, fit_intercept)
     X = _as_float_array(X, "X")
     y = _as_float_array(y, "y")
     if X.ndim == 1:
@@ -216,6 +226,40 @@ def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False) -> tuple[
             f"({d} coefficient(s){' + intercept' if fit_intercept else ''}); the fit is not determined"
         )
     _check_columns(X, fit_intercept, *stats[:2])
+    return X, y
+
+
+def _check_lazy(X, y, fit_intercept: bool):
+    """check_xy's shape, dtype and size checks on Dask arrays (NumPy ones are wrapped), reading nothing."""
+    import dask.array as da
+
+    X, y = (a if is_dask(a) else da.asarray(np.asarray(a)) for a in (X, y))
+    for a, what in ((X, "X"), (y, "y")):
+        if a.dtype.kind not in "fiub":
+            raise InputError(f"{what} must be numeric; its dtype is {a.dtype}")
+        if any(math.isnan(c) for c in a.shape):
+            raise InputError(f"{what} has unknown chunk sizes (shape {a.shape}); call "
+                             f"{what}.compute_chunk_sizes() first, or build it with known chunks")
+    X = X if X.dtype.kind == "f" else X.astype(np.float64)
+    y = y if y.dtype.kind == "f" else y.astype(np.float64)
+    if X.ndim == 1:
+        X = X[:, None]
+    if X.ndim != 2:
+        raise InputError(f"X must be 1-D (one feature) or 2-D (n, d); got shape {X.shape}")
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise InputError(f"y must be 1-D (n,) or (n, 1); got shape {y.shape}")
+    n, d = X.shape
+    if n == 0 or y.shape[0] == 0:
+        raise InputError(f"empty input: X has {n} rows and y has {y.shape[0]}")
+    if d == 0:
+        raise InputError("X has no columns (shape (n, 0)); at least one feature is needed")
+    if y.shape[0] != n:
+        raise InputError(f"X and y have different lengths: X has {n} rows, y has {y.shape[0]}")
+    p = d + int(fit_intercept)
+    if n < p:
+        raise InputError(f"fewer rows than parameters: {n} row(s) for {p} parameter(s); the fit is not determined")
     return X, y
 
 
@@ -323,7 +367,7 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
 
     Numbers are taken from int, float and NumPy scalars (never bool or str) and stored as Python int/float,
     so the iterates do not depend on the type that carried a value; init is checked in check_options."""
-    allowed = OPTIONS_BY_ALGORITHM[kernel.algorithm]
+    allowed = OPTIONS_BY_ALGORITHM[kernel.algorithm] + kernel.extra_options
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise InputError(
@@ -333,7 +377,7 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
     dtype = _dtype_name(opts.dtype)
     if dtype not in kernel.dtypes:
         raise InputError(f"{kernel.name} does not support dtype {dtype}; it supports {', '.join(kernel.dtypes)}")
-    opts = dataclasses.replace(opts, dtype=dtype)
+    opts = dataclasses.replace(opts, dtype=dtype, scheduler=_scheduler(opts.scheduler))
     if kernel.algorithm not in ITERATIVE:
         return opts
     epochs = _integer("epochs", opts.epochs, minimum=1, what="a positive integer")
@@ -354,6 +398,15 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
         batch_size=_integer("batch_size", opts.batch_size, minimum=1, what="a positive integer"),
         power_t=_real("power_t", opts.power_t, positive=True),
     )
+
+
+def _scheduler(v):
+    """The Dask kernels' scheduler: None (the local cluster, or $LRBENCH_SCHEDULER), an address such as
+    "tcp://host:8786", or a distributed.Client."""
+    if v is None or (isinstance(v, str) and "://" in v) or type(v).__name__ == "Client":
+        return v
+    raise InputError(f"scheduler must be a Dask scheduler address such as 'tcp://host:8786', a "
+                     f"distributed.Client, or None (the local cluster); got {v!r} ({_type_name(v)})")
 
 
 MAX_SEED = 2 ** 32 - 1  # the largest seed every backend takes (scikit-learn's RandomState stops here)

@@ -45,6 +45,9 @@ def cmd_demo(args) -> int:
         opts = ", ".join(f"{k}={v}" for k, v in r["options"].items()) or "-"
         print(f"{r['kernel']:<22} {r['intercept']:>17.14f} {r['slope']:>17.14f} {r['diff']:>22.2e} "
               f"{r['seconds'] * 1e3:>8.2f}ms  {opts}")
+    lazy = sorted(k["name"] for k in available() if k["lazy"])
+    if lazy:
+        print(f"left out (for data beyond memory, see README \"Beyond one machine's memory\"): {', '.join(lazy)}")
     if UNAVAILABLE:
         print("not available here: " + "; ".join(f"{b} ({why})" for b, why in sorted(UNAVAILABLE.items())))
     if out is not None:
@@ -62,7 +65,7 @@ def cmd_fit(args) -> int:
         X, y = datasets.minmax(X, names), datasets.minmax(y, [target])
     opts = {k: v for k, v in (("learning_rate", args.learning_rate), ("epochs", args.epochs),
                                ("batch_size", args.batch_size), ("seed", args.seed), ("tol", args.tol),
-                               ("dtype", args.dtype)) if v is not None}
+                               ("dtype", args.dtype), ("scheduler", args.scheduler)) if v is not None}
     r = fit(X, y, kernel=args.kernel, fit_intercept=not args.no_intercept, **opts)
     print(f"{args.kernel} on {args.csv}: {target} ~ {' + '.join(names)} (n = {len(y)})")
     if not args.no_intercept:
@@ -73,6 +76,30 @@ def cmd_fit(args) -> int:
         print(f"  epochs {r.n_iter}, final loss {r.loss_history[-1]:.6g}")
     if r.digits is not None:
         print(f"  about {r.digits:.1f} digits can be vouched for (condition number {r.cond:.3g})")
+    return 0
+
+
+def _count(text: str) -> int:
+    """A row count such as 1e9 or 1000000, which must be a whole positive number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 1 and value == int(value)):
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1: {text!r}")
+    return int(value)
+
+
+def cmd_make_data(args) -> int:
+    from kernels import chunked_data, cluster
+
+    try:
+        path = chunked_data.write_dataset(args.dir, rows=args.rows, features=args.features, seed=args.seed,
+                                          chunk_rows=args.chunk_rows, client=cluster.get_client(args.scheduler))
+    finally:
+        cluster.close()  # before interpreter exit, so no worker outlives its scheduler
+    print(f"dataset: {path} ({args.rows:,} rows, {args.features} feature(s), seed {args.seed}); "
+          f"open it with kernels.chunked_data.open_chunked({str(path)!r})")
     return 0
 
 
@@ -106,7 +133,17 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--seed", type=int)
     f.add_argument("--tol", type=float)
     f.add_argument("--dtype", choices=("float64", "float32"))
+    f.add_argument("--scheduler", help="dask kernels: a Dask scheduler address, tcp://host:8786 "
+                                       "(default: $LRBENCH_SCHEDULER, else a local cluster)")
     f.set_defaults(func=cmd_fit)
+    md = sub.add_parser("make-data", help="write a seeded synthetic dataset to disk in row chunks (for dask kernels)")
+    md.add_argument("dir", help="a new directory (an existing non-empty one is refused)")
+    md.add_argument("--rows", type=_count, required=True, help="rows, e.g. 1e9")
+    md.add_argument("--features", type=_count, default=1)
+    md.add_argument("--seed", type=int, default=0)
+    md.add_argument("--chunk-rows", type=_count, default=1 << 22, help="rows per chunk file (default 4194304)")
+    md.add_argument("--scheduler", help="write on this Dask cluster (default: $LRBENCH_SCHEDULER, else local)")
+    md.set_defaults(func=cmd_make_data)
     ls = sub.add_parser("list", help="the registered kernels, and the backends not available here and why")
     ls.set_defaults(func=cmd_list)
     rp = sub.add_parser("report", add_help=False,

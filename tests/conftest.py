@@ -1,10 +1,25 @@
 """Shared fixtures and the run's header (data directory, kernels not available here)."""
 from __future__ import annotations
 
+import os
+
 import pytest
 
-import kernels
-from kernels import REGISTRY, datasets
+# Dask kernels met by the registry-wide tests run on an in-process local cluster (threads, not processes),
+# started on first use and closed when the session ends; tests/test_dask.py brings its own clusters.
+os.environ.setdefault("LRBENCH_DASK_PROCESSES", "0")
+os.environ.pop("LRBENCH_SCHEDULER", None)
+
+import kernels  # noqa: E402
+from kernels import REGISTRY, datasets  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_dask_cluster():
+    """Close the local Dask cluster a registry-wide test may have started (no worker left behind)."""
+    yield
+    from kernels import cluster
+    cluster.close()
 
 
 @pytest.fixture(scope="session")

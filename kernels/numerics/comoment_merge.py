@@ -25,10 +25,10 @@ def merge_into(n, mean, M, nb, bmean, C):
 
 
 @njit(cache=True, nogil=True)
-def merge_bands(counts, K0s, offs, Ms):
+def merge_offsets(counts, K0s, offs, Ms):
     """Merge groups in order: group t has counts[t] rows, mean K0s[t] + offs[t] (a pilot and an offset from it,
     so a large common offset does not round the differences of means) and co-moment Ms[t] (lower triangle).
-    Empty groups are skipped. Returns (mean (p,), M (p, p) lower triangle)."""
+    Empty groups are skipped. Returns (count, offset (p,) from the pilot K0s[0], M (p, p) lower triangle)."""
     p = K0s.shape[1]
     off, M, boff = np.zeros(p), np.zeros((p, p)), np.empty(p)
     n = 0.0
@@ -37,6 +37,13 @@ def merge_bands(counts, K0s, offs, Ms):
             for j in range(p):
                 boff[j] = (K0s[t, j] - K0s[0, j]) + offs[t, j]
             n = merge_into(n, off, M, counts[t], boff, Ms[t])
+    return n, off, M
+
+
+@njit(cache=True, nogil=True)
+def merge_bands(counts, K0s, offs, Ms):
+    """merge_offsets, as (mean (p,), M (p, p) lower triangle)."""
+    _, off, M = merge_offsets(counts, K0s, offs, Ms)
     return K0s[0] + off, M
 
 

@@ -7,12 +7,10 @@ from numba import njit, prange
 
 from ...contract import Options
 from ...numerics.comoment_merge import merge_bands, merge_into
-from ...numerics.error_bounds import U64, UNIT_ROUNDOFF, gamma
-from ...numerics.normal_equations import ols_result, refined_digits, solve_gram
 from ...registry import register
 from ...threads import numba_threads
 from .block_products import shifted_block, transpose_buffer
-from .refinement import REFINE_BELOW_DIGITS, refine_ols, rounding_amplification
+from .refinement import band_residual_sums, ols_from_moments
 from .settings import BLOCK, BOTH, PILOT, REASSOC
 
 # --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
@@ -186,6 +184,25 @@ def _raw_moments(X, y, nparts):
     return parts.sum(axis=0)
 
 
+def chunk_comoments(X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    """One chunk, serially: (count, pilot mean K0 (p,), mean - K0 (p,), centred co-moment (p, p) lower), the
+    pilot kept apart so chunks merge exactly under a large common offset (comoment_merge.merge_offsets)."""
+    p = X.shape[1] + 1
+    if p == 2:
+        out = np.empty(8)
+        _comoments_d1_band(X.reshape(-1), y, 0, X.shape[0], out)
+        M = np.zeros((2, 2))
+        M[0, 0], M[1, 0], M[1, 1] = out[5], out[6], out[7]
+        return float(out[0]), out[1:3].copy(), out[3:5].copy(), M
+    K0, off, M = np.empty(p), np.empty(p), np.empty((p, p))
+    return float(_comoments_band(X, y, 0, X.shape[0], K0, off, M)), K0, off, M
+
+
+def raw_moments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> np.ndarray:
+    """Lower triangle of [X y]ᵀ[X y] (no centring: for a model without intercept), in float64."""
+    return _raw_moments(X, y, numba_threads() if parallel else 1)
+
+
 def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Means (d + 1,) and centred co-moments (d + 1, d + 1), lower triangle, of z = (x, y): one pass.
 
@@ -203,36 +220,14 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
 def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
-        d = X.shape[1]
         if fit_intercept:
             mean, M = comoments(X, y, parallel)
-            x_mean, y_mean = mean[:d], mean[d]
+            x_mean, y_mean = mean[:-1], float(mean[-1])
         else:
             M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
-        G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
-        yy = float(M[d, d])
-        beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=U64,
-                                        u_input=UNIT_ROUNDOFF[opts.dtype], n=X.shape[0], yy=yy,
-                                        x_mean=x_mean, y_mean=float(y_mean))
-        intercept = float(y_mean - np.dot(x_mean, beta)) if fit_intercept else 0.0
-        refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
-            10.0 ** -REFINE_BELOW_DIGITS
-        if refined:
-            # A step's contraction: cond(XᵀX) times the relative error of the co-moments it solves with.
-            c_bound = cond ** 2 * (gamma(BLOCK, U64) + gamma(X.shape[0] / BLOCK + d + 2, U64) + (3 * d + 6) * U64)
-            ref = refine_ols(X, y, G, beta, x_mean, intercept, parallel, c_bound)
-            refined = ref.steps > 0
-            theta = [float(t) for t in ref.theta]
-            intercept, beta = (theta[0] if fit_intercept else 0.0), np.array(theta[1:])
-            if ref.converged:  # the bound after refinement; otherwise the one-pass bound stands
-                digits = (refined_digits(
-                    G, M[d, :d], n=X.shape[0], yy=yy, x_mean=x_mean, y_mean=float(y_mean),
-                    params=np.concatenate([[intercept], beta]) if fit_intercept else beta,
-                    u_input=UNIT_ROUNDOFF[opts.dtype], refinement=ref))
-        result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
-        result.refined = bool(refined)
-        return result
+        return ols_from_moments(name, M, x_mean, y_mean, X.shape[0], opts, band_residual_sums(X, y, parallel),
+                                BLOCK)
     solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
                      "no n-sized temporaries. A problem that amplifies rounding past REFINE_BELOW_DIGITS "
                      "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets refinement passes, "

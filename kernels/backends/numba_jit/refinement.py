@@ -9,8 +9,9 @@ import numpy as np
 from numba import njit, prange
 
 from ...numerics.double_double import dd_add, two_prod, two_sum
+from ...numerics.error_bounds import U64, UNIT_ROUNDOFF, gamma
 from ...numerics.iterative_refinement import refine
-from ...numerics.normal_equations import scale_columns
+from ...numerics.normal_equations import ols_result, refined_digits, scale_columns, solve_gram
 from ...threads import numba_threads
 
 # The OLS kernels refine their answer with one more pass (residuals in double-double) when the problem
@@ -61,29 +62,71 @@ def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept
     return amp
 
 
-def refine_ols(X, y, G, beta, x_mean, intercept: float, parallel: bool, contraction: float):
-    """Iterative refinement to convergence (numerics.iterative_refinement): δβ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δβ,
-    r and Xcᵀr in double-double, for every d. `contraction`: the a-priori bound of a step, cond(XᵀX) times
-    the relative error of G. The intercept is updated directly, never recomputed as ȳ - x̄·β: that
-    subtraction is where a large offset loses its digits. Returns a Refinement over θ = (intercept, β)."""
+def band_residual_sums(X, y, parallel: bool):
+    """The residual sums of refine_ols over X and y in memory: one band of rows per thread, (bands, d + 1, 2)."""
     n, d = X.shape
-    xm = np.zeros(d) if x_mean is None else np.ascontiguousarray(x_mean, dtype=np.float64)
     nparts = numba_threads() if parallel else 1
+
+    def sums(bh, bl, beta_h, beta_l, xm):
+        if nparts > 1:
+            return _residual_parallel(X, y, bh, bl, beta_h, beta_l, xm, nparts)
+        parts = np.zeros((1, d + 1, 2))
+        _residual_band(X, y, 0, n, bh, bl, beta_h, beta_l, xm, parts[0])
+        return parts
+    return sums
+
+
+def refine_ols(residual_sums, n: int, G, beta, x_mean, intercept: float, contraction: float):
+    """Iterative refinement to convergence (numerics.iterative_refinement): δβ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δβ,
+    r and Xcᵀr in double-double, for every d. `residual_sums(bh, bl, beta_h, beta_l, x_mean)` returns the
+    double-double (Σr, Σ (x - x̄) r) of _residual_band for each part of the rows, (parts, d + 1, 2), however
+    the rows are split (threads' bands, Dask chunks); the parts are summed exactly here. `contraction`: the
+    a-priori bound of a step, cond(XᵀX) times the relative error of G. The intercept is updated directly,
+    never recomputed as ȳ - x̄·β: that subtraction is where a large offset loses its digits. Returns a
+    Refinement over θ = (intercept, β)."""
+    d = len(beta)
+    xm = np.zeros(d) if x_mean is None else np.ascontiguousarray(x_mean, dtype=np.float64)
     s, Gs = scale_columns(G, "refinement")  # as solve_gram scaled it (which already refused a zero column)
     L = np.linalg.cholesky(Gs)
 
     def step(theta):
         hi = np.array([float(t) for t in theta])
         lo = np.array([float(t - Fraction(h)) for t, h in zip(theta, hi.tolist())])
-        if nparts > 1:
-            parts = _residual_parallel(X, y, hi[0], lo[0], hi[1:], lo[1:], xm, nparts)
-        else:
-            parts = np.zeros((1, d + 1, 2))
-            _residual_band(X, y, 0, n, hi[0], lo[0], hi[1:], lo[1:], xm, parts[0])
-        sums = parts[:, :, 0].sum(axis=0) + parts[:, :, 1].sum(axis=0)
+        parts = np.asarray(residual_sums(hi[0], lo[0], hi[1:], lo[1:], xm)).reshape(-1, d + 1, 2)
+        sums = np.array([math.fsum(parts[:, j, :].ravel()) for j in range(d + 1)])  # the parts' exact sum
         delta = np.linalg.solve(L.T, np.linalg.solve(L, sums[1:] / s)) / s
         d0 = (sums[0] / n - float(xm @ delta)) if x_mean is not None else 0.0
         return np.concatenate([[d0], delta])
 
     col = np.concatenate([[math.sqrt(n)], s]) if x_mean is not None else np.concatenate([[1.0], s])
     return refine([Fraction(float(intercept))] + [Fraction(float(b)) for b in beta], step, contraction, col)
+
+
+def ols_from_moments(name: str, M, x_mean, y_mean: float, n: int, opts, residual_sums, block: int):
+    """β, intercept, cond and digits from the co-moments M (lower triangle of [X y], centred when x_mean is
+    given, raw otherwise), refined to convergence (refine_ols with `residual_sums`) when the problem amplifies
+    rounding past REFINE_BELOW_DIGITS: the one solve every co-moment kernel shares. `block`: rows summed
+    around one shift before the exact merges (the co-moments' rounding grows with it)."""
+    d = M.shape[0] - 1
+    G = M[:1, :1] if d == 1 else np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T  # symmetric from the lower
+    yy = float(M[d, d])
+    beta, cond, digits = solve_gram(G, M[d, :d], kernel=name, u_acc=U64, u_input=UNIT_ROUNDOFF[opts.dtype],
+                                    n=n, yy=yy, x_mean=x_mean, y_mean=float(y_mean))
+    intercept = float(y_mean - np.dot(x_mean, beta)) if x_mean is not None else 0.0
+    refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
+        10.0 ** -REFINE_BELOW_DIGITS
+    if refined:
+        # A step's contraction: cond(XᵀX) times the relative error of the co-moments it solves with.
+        c_bound = cond ** 2 * (gamma(block, U64) + gamma(n / block + d + 2, U64) + (3 * d + 6) * U64)
+        ref = refine_ols(residual_sums, n, G, beta, x_mean, intercept, c_bound)
+        refined = ref.steps > 0
+        theta = [float(t) for t in ref.theta]
+        intercept, beta = (theta[0] if x_mean is not None else 0.0), np.array(theta[1:])
+        if ref.converged:  # the bound after refinement; otherwise the one-pass bound stands
+            digits = refined_digits(
+                G, M[d, :d], n=n, yy=yy, x_mean=x_mean, y_mean=float(y_mean),
+                params=np.concatenate([[intercept], beta]) if x_mean is not None else beta,
+                u_input=UNIT_ROUNDOFF[opts.dtype], refinement=ref)
+    result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
+    result.refined = bool(refined)
+    return result
