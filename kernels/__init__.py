@@ -23,8 +23,9 @@ from .errors import (
     UnknownKernelError,
 )
 from .numerics.scaling import beyond_float32, rescaled, unscale
+from .option_checks import check_fit_intercept, check_option_types, check_options
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
-from .validation import check_fit_intercept, check_option_types, check_options, check_rank, check_xy
+from .validation import check_rank, check_xy
 
 __all__ = [
     "fit", "available", "get_kernel", "FitResult", "Kernel", "Options", "REGISTRY", "UNAVAILABLE",

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import kernels
-from kernels import REGISTRY, InputError, SingularDesignError, UnknownKernelError, fit, validation
+from kernels import REGISTRY, InputError, SingularDesignError, UnknownKernelError, fit, option_checks, validation
 from kernels.contract import ALGORITHMS, ITERATIVE
 from tests.helpers import kernel_params, random_problem
 
@@ -245,7 +245,7 @@ def test_options_are_checked_before_the_data():
 
 # --- runs that cannot finish are refused up front --------------------------------------------------------
 
-@pytest.mark.parametrize("epochs", [10 ** 12, 2 ** 64, validation.MAX_EPOCHS + 1])
+@pytest.mark.parametrize("epochs", [10 ** 12, 2 ** 64, option_checks.MAX_EPOCHS + 1])
 @pytest.mark.parametrize("name", ITERATIVE_KERNELS)
 def test_an_epoch_budget_beyond_the_limit_is_refused_at_once(name, epochs):
     X, y = good()
@@ -258,7 +258,7 @@ def test_an_epoch_budget_beyond_the_limit_is_refused_at_once(name, epochs):
 @pytest.mark.parametrize("name", ITERATIVE_KERNELS)
 def test_work_beyond_the_limit_is_refused_with_the_most_epochs_that_fit(name, monkeypatch):
     X, y = good(n=30, d=2)  # 30 * 3 = 90 values an epoch
-    monkeypatch.setattr(validation, "MAX_WORK", 9_000)
+    monkeypatch.setattr(option_checks, "MAX_WORK", 9_000)
     with pytest.raises(InputError, match=r"101 epochs over 30 rows x 2 column.*at most 100 epochs"):
         fit(X, y, kernel=name, learning_rate=0.01, epochs=101)
     assert fit(X, y, kernel=name, learning_rate=0.01, epochs=100).n_iter == 100
