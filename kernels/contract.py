@@ -115,6 +115,9 @@ class Kernel:
     sync: Callable[[], None] | None = None  # blocks until queued device work is done (CUDA)
     lazy: bool = False  # takes Dask arrays as they are: fit checks shapes only, the kernel checks values in its pass
     extra_options: tuple[str, ...] = ()  # options this backend takes beyond its algorithm's (dask: scheduler)
+    # finds non-finite values, constant, all-zero and repeated columns from its own sums (float64 input), with
+    # the errors fit's scan gives: fit skips that separate pass (validation.check_moments)
+    checks_values: bool = False
 
     def run(self, X: np.ndarray, y: np.ndarray, fit_intercept: bool, options: Options) -> FitResult:
         """prepare + solve without validation: for benchmarks that already validated their data."""

@@ -176,15 +176,27 @@ def is_dask(a) -> bool:
     return type(a).__module__.startswith("dask.") and hasattr(a, "chunks")
 
 
-def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False, lazy: bool = False):
+def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False, lazy: bool = False,
+             kernel_checks: bool = False):
     """Validate and normalise (X, y): X (n, d) floating, y (n,) floating, finite, full column rank.
 
     rescales: the fit rescales data too small to square by a power of two (the OLS kernels), so such data are
     not refused here. lazy: Dask arrays pass through with their shapes and dtypes checked only (nothing is
-    read); the kernel checks the values inside its own pass."""
+    read); the kernel checks the values inside its own pass. kernel_checks: the kernel checks the values of
+    float64 input in its own pass (Kernel.checks_values), so float64 input is not scanned here."""
     if lazy and (is_dask(X) or is_dask(y)):
         return _check_lazy(X, y, fit_intercept)
     X, y = _shaped(_as_float_array(X, "X"), _as_float_array(y, "y"))
+    if kernel_checks and X.dtype == np.float64 and y.dtype == np.float64:
+        _enough_rows(*X.shape, fit_intercept)
+    else:
+        check_values(X, y, fit_intercept, rescales)
+    return X, y
+
+
+def check_values(X: np.ndarray, y: np.ndarray, fit_intercept: bool, rescales: bool) -> None:
+    """The value checks of check_xy on shaped floating arrays: one scan for non-finite values, columns too
+    small to square (unless rescales), constant, all-zero and repeated columns; too few rows."""
     n, d = X.shape
     stats = _column_scan(X)
     ystats = _column_scan(y.reshape(-1, 1))
@@ -205,7 +217,30 @@ def check_xy(X, y, fit_intercept: bool = True, rescales: bool = False, lazy: boo
             )
     _enough_rows(n, d, fit_intercept)
     _check_columns(X, fit_intercept, *stats[:2])
-    return X, y
+
+
+# A column whose co-moment is this small beside its mean could be constant (a constant column's co-moment is
+# rounding, a few ulps of the value per row); that, and no other, sends a folded fit to the scan.
+NEAR_CONSTANT = 2.0 ** -40
+
+
+def check_moments(X: np.ndarray, y: np.ndarray, fit_intercept: bool, rescales: bool, M: np.ndarray,
+                  x_mean=None) -> None:
+    """For a kernel that checks values in its own pass: from the co-moments M ((d + 1)², of [X y], centred when
+    x_mean is given, raw otherwise) it formed, run check_values only when M shows a problem the scan would
+    name: a non-finite sum (a NaN or inf somewhere; or finite values whose squares overflow, which the scan
+    passes), or a column whose co-moment is zero or within rounding of it (constant, all zeros, tiny, or
+    nearly constant). Costs O(d) when the data are fine."""
+    d = X.shape[1]
+    diag = np.diagonal(M)[:d]
+    if not np.all(np.isfinite(M)):
+        check_values(X, y, fit_intercept, rescales)
+        return
+    n = X.shape[0]
+    scale = np.zeros(d) if x_mean is None else np.abs(np.asarray(x_mean, dtype=np.float64))
+    floor = np.maximum(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
+    if np.any(diag <= floor):
+        check_values(X, y, fit_intercept, rescales)
 
 
 def _check_lazy(X, y, fit_intercept: bool):

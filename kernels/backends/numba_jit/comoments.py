@@ -6,12 +6,16 @@ import numpy as np
 from numba import njit, prange
 
 from ...contract import Options
+from ...errors import RangeError, SingularDesignError
 from ...numerics.comoment_merge import merge_bands, merge_into
 from ...registry import register
 from ...threads import numba_threads
 from .block_products import shifted_block, transpose_buffer
 from .refinement import band_residual_sums, ols_from_moments
+from ...validation import check_moments, check_values
 from .settings import BLOCK, BOTH, PILOT, REASSOC
+
+HOPELESS_DIGITS = 1.0  # a fit that vouches for fewer digits may have dependent columns the scan would name
 
 # --- OLS, d = 1: the co-moments of (x, y) in one pass ---------------------------------------------
 
@@ -226,8 +230,19 @@ def _ols(name: str, parallel: bool):
         else:
             M = _raw_moments(X, y, numba_threads() if parallel else 1)
             x_mean, y_mean = None, 0.0
-        return ols_from_moments(name, M, x_mean, y_mean, X.shape[0], opts, band_residual_sums(X, y, parallel),
-                                BLOCK)
+        folded = X.dtype == np.float64  # fit leaves float64 input's value checks to this pass
+        if folded:
+            check_moments(X, y, fit_intercept, True, M, x_mean)
+        try:
+            result = ols_from_moments(name, M, x_mean, y_mean, X.shape[0], opts,
+                                      band_residual_sums(X, y, parallel), BLOCK)
+        except (SingularDesignError, RangeError):
+            if folded:  # repeated or dependent columns: named as the scan names them, if it can
+                check_values(X, y, fit_intercept, True)
+            raise
+        if folded and not result.digits > HOPELESS_DIGITS:
+            check_values(X, y, fit_intercept, True)
+        return result
     solve.__doc__ = ("One pass: co-moments of block-shifted rows, merged exactly (Chan); O(n d²), "
                      "no n-sized temporaries. A problem that amplifies rounding past REFINE_BELOW_DIGITS "
                      "(an intercept far below the means' scale, an ill-conditioned XᵀX) gets refinement passes, "
@@ -235,10 +250,10 @@ def _ols(name: str, parallel: bool):
     return solve
 
 
-register("ols", "numba", dtypes=BOTH,
+register("ols", "numba", dtypes=BOTH, checks_values=True,
          description="one compiled pass: co-moments of block-shifted rows merged exactly, the d x d products "
                      "as vectorised dot products of transposed row blocks; no temporaries")(
     _ols("ols/numba", parallel=False))
-register("ols", "numba-parallel", dtypes=BOTH,
+register("ols", "numba-parallel", dtypes=BOTH, checks_values=True,
          description="the same single pass, one band of rows per core, bands merged exactly")(
     _ols("ols/numba-parallel", parallel=True))
