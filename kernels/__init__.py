@@ -49,11 +49,11 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     fit_intercept = check_fit_intercept(fit_intercept)
     opts = check_option_types(k, options)  # types and ranges first: a bad option costs no pass over the data
     # the OLS kernels rescale data too small to square (the references through in_safe_range); lazy: Dask arrays
-    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols", lazy=k.lazy,
-                    kernel_checks=k.checks_values and opts.dtype == "float64")
+    folds = k.checks_values and opts.dtype == "float64"  # the kernel checks float64 data in its own pass
+    X, y = check_xy(X, y, fit_intercept, rescales=k.algorithm == "ols", lazy=k.lazy, kernel_checks=folds)
     opts = check_options(k, opts, X.shape[1], fit_intercept, n=X.shape[0])
     in_memory = isinstance(X, np.ndarray)  # else Dask arrays: the kernel checks the values in its own pass
-    if (k.algorithm != "ols" or k.reference) and in_memory and not k.checks_values:
+    if (k.algorithm != "ols" or k.reference) and in_memory and not folds:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
         check_rank(X, fit_intercept, k.name)
     scaled = None

@@ -100,7 +100,9 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
     dtype = _dtype_name(opts.dtype)
     if dtype not in kernel.dtypes:
         raise InputError(f"{kernel.name} does not support dtype {dtype}; it supports {', '.join(kernel.dtypes)}")
-    opts = dataclasses.replace(opts, dtype=dtype, scheduler=_scheduler(opts.scheduler))
+    scheduler = _scheduler(opts.scheduler)
+    if dtype != opts.dtype or scheduler is not opts.scheduler:  # replace() costs more than the rest of a small fit
+        opts = dataclasses.replace(opts, dtype=dtype, scheduler=scheduler)
     if kernel.algorithm not in ITERATIVE:
         return opts
     epochs = _integer("epochs", opts.epochs, minimum=1, what="a positive integer")

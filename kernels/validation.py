@@ -231,15 +231,17 @@ def check_moments(X: np.ndarray, y: np.ndarray, fit_intercept: bool, rescales: b
     name: a non-finite sum (a NaN or inf somewhere; or finite values whose squares overflow, which the scan
     passes), or a column whose co-moment is zero or within rounding of it (constant, all zeros, tiny, or
     nearly constant). Costs O(d) when the data are fine."""
-    d = X.shape[1]
-    diag = np.diagonal(M)[:d]
-    if not np.all(np.isfinite(M)):
-        check_values(X, y, fit_intercept, rescales)
-        return
-    n = X.shape[0]
-    scale = np.zeros(d) if x_mean is None else np.abs(np.asarray(x_mean, dtype=np.float64))
-    floor = np.maximum(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
-    if np.any(diag <= floor):
+    n, d = X.shape
+    if d == 1:  # Python floats: NumPy's per-call cost on 2 x 2 arrays is most of a small fit's checks
+        m = M.ravel().tolist()
+        c, scale = m[0], 0.0 if x_mean is None else abs(float(x_mean[0]))
+        sound = all(map(math.isfinite, (m[0], m[2], m[3]))) and \
+            c > max(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
+    else:
+        scale = np.zeros(d) if x_mean is None else np.abs(np.asarray(x_mean, dtype=np.float64))
+        floor = np.maximum(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
+        sound = bool(np.isfinite(np.tril(M)).all()) and bool(np.all(np.diagonal(M)[:d] > floor))
+    if not sound:
         check_values(X, y, fit_intercept, rescales)
 
 
@@ -315,7 +317,17 @@ def _check_columns(X: np.ndarray, fit_intercept: bool, total: np.ndarray, spread
         seen.setdefault(key, []).append(j)
 
 
-def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
+def _well_conditioned(G: np.ndarray) -> bool:
+    """Whether the Gram matrix G (symmetric) of centred columns shows them clearly independent: κ² of its
+    unit-diagonal scaling well inside float64."""
+    g = np.sqrt(np.diag(G))
+    if not np.all(g > 0):
+        return False
+    lam = np.linalg.eigvalsh(G / np.outer(g, g))
+    return bool(lam[0] > 0 and lam[-1] / lam[0] * 2.0 ** -53 < 1e-4)
+
+
+def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str, gram: np.ndarray | None = None) -> None:
     """Refuse linearly dependent columns by ols/qr's rule (the condition number of the column-scaled, centred
     design κ with κ·d·u ≥ 0.01: singular to working precision), for the kernels that would otherwise return
     one of many minimisers without a word: gradient descent and the library references. Ill-conditioned but
@@ -324,10 +336,14 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
     The scaled Gram matrix settles the common case (κ up to about 1e6) in one BLAS pass; past that, a QR
     factor R of the design, folded block by block (the Gram matrix cannot tell κ = 1e9 from singular).
     Each column is scaled by a power of two first, so neither an n-sized temporary nor an overflow; two or
-    three reads of X and O(n d²) flops, small beside an iterative fit's epochs or a library's SVD."""
+    three reads of X and O(n d²) flops, small beside an iterative fit's epochs or a library's SVD.
+    gram: the centred co-moments of X (lower triangle, with fit_intercept) when the kernel has formed them:
+    the common case then reads nothing."""
     n, d = X.shape
     if d < 2:
         return  # one column: its constant or all-zero case was refused by check_xy
+    if gram is not None and fit_intercept and _well_conditioned(np.tril(gram) + np.tril(gram, -1).T):
+        return
     top = np.zeros(d)
     total = np.zeros(d)
     for start in range(0, n, _BLOCK):
@@ -341,11 +357,8 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str) -> None:
     for start in range(0, n, _BLOCK):
         block = np.ldexp(X[start:start + _BLOCK], e) - mean
         G += block.T @ block
-    g = np.sqrt(np.diag(G))
-    if np.all(g > 0):
-        lam = np.linalg.eigvalsh(G / np.outer(g, g))
-        if lam[0] > 0 and lam[-1] / lam[0] * 2.0 ** -53 < 1e-4:
-            return  # κ² well inside float64: clearly independent, no QR needed (the common case, one BLAS pass)
+    if _well_conditioned(G):
+        return  # κ² well inside float64: clearly independent, no QR needed (the common case, one BLAS pass)
     R = np.zeros((0, d))
     for start in range(0, n, _BLOCK):
         block = np.ldexp(X[start:start + _BLOCK], e) - mean

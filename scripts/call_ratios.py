@@ -8,8 +8,6 @@ from __future__ import annotations
 import argparse
 import warnings
 
-import numpy as np
-
 from benchmarks.floors import read_once
 from kernels import REGISTRY, Options, fit
 from kernels.threads import thread_info

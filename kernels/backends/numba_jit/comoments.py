@@ -9,11 +9,10 @@ from ...contract import Options
 from ...errors import RangeError, SingularDesignError
 from ...numerics.comoment_merge import merge_bands, merge_into
 from ...registry import register
-from ...threads import numba_threads
+from ...validation import check_moments, check_values
 from .block_products import shifted_block, transpose_buffer
 from .refinement import band_residual_sums, ols_from_moments
-from ...validation import check_moments, check_values
-from .settings import BLOCK, BOTH, PILOT, REASSOC
+from .settings import BLOCK, BOTH, PILOT, REASSOC, bands
 
 HOPELESS_DIGITS = 1.0  # a fit that vouches for fewer digits may have dependent columns the scan would name
 
@@ -204,7 +203,7 @@ def chunk_comoments(X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np
 
 def raw_moments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> np.ndarray:
     """Lower triangle of [X y]ᵀ[X y] (no centring: for a model without intercept), in float64."""
-    return _raw_moments(X, y, numba_threads() if parallel else 1)
+    return _raw_moments(X, y, bands(X.shape[0], parallel))
 
 
 def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -213,7 +212,7 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
     parallel: bands on every thread; with one thread, the serial loop.
     """
     d = X.shape[1]
-    nparts = numba_threads() if parallel else 1
+    nparts = bands(X.shape[0], parallel)
     if d == 1:
         x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
         return _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
@@ -228,7 +227,7 @@ def _ols(name: str, parallel: bool):
             mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:-1], float(mean[-1])
         else:
-            M = _raw_moments(X, y, numba_threads() if parallel else 1)
+            M = raw_moments(X, y, parallel)
             x_mean, y_mean = None, 0.0
         folded = X.dtype == np.float64  # fit leaves float64 input's value checks to this pass
         if folded:

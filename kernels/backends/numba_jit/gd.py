@@ -6,11 +6,12 @@ import numpy as np
 from numba import njit, prange
 
 from ...contract import Options
+from ...errors import SingularDesignError
 from ...numerics.iterative import LossTracker, initial_params
 from ...registry import register
-from ...threads import numba_threads
+from ...validation import check_moments, check_rank, check_values
 from .comoments import comoments
-from .settings import BOTH, REASSOC
+from .settings import BOTH, REASSOC, bands
 
 # --- full-batch gradient descent: loss and gradient fused in one pass an epoch ---------------------
 
@@ -88,7 +89,7 @@ def _gd(name: str, epoch, parallel: bool):
         X, y = data
         n = X.shape[0]
         x = X.reshape(-1) if X.shape[1] == 1 else y  # d = 1 reads x as a unit-stride vector; else unused
-        nparts = numba_threads() if parallel else 1
+        nparts = bands(n, parallel)
         run = epoch if nparts > 1 else _gd_epoch_serial  # one thread: no parallel region to hand off to
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         gw = np.empty_like(w)
@@ -149,7 +150,7 @@ def _gram_epochs(C, c, syy, xbar, ybar, n, b, w, lr, epochs, tol, fit_intercept,
     return epochs + 1, b
 
 
-@register("gd", "numba-gram", dtypes=BOTH,
+@register("gd", "numba-gram", dtypes=BOTH, checks_values=True,
           description="XᵀX, Xᵀy, means once in one parallel pass, then every epoch in O(d²) from them")
 def gd_gram(data, fit_intercept: bool, opts: Options):
     """Full-batch gradient descent from sufficient statistics: one O(n d²) pass, then O(d²) an epoch.
@@ -160,6 +161,13 @@ def gd_gram(data, fit_intercept: bool, opts: Options):
     X, y = data
     n, d = X.shape
     mean, M = comoments(X, y, parallel=True)
+    if X.dtype == np.float64:  # fit leaves float64 input's checks (values, rank) to this pass
+        check_moments(X, y, fit_intercept, False, M, mean[:d])
+        try:
+            check_rank(X, fit_intercept, "gd/numba-gram", gram=M[:d, :d])
+        except SingularDesignError:
+            check_values(X, y, fit_intercept, False)  # repeated columns: named as the scan names them
+            raise
     C = np.tril(M[:d, :d]) + np.tril(M[:d, :d], -1).T
     b, w = initial_params(opts, d, fit_intercept)
     hist = np.empty(opts.epochs + 1)
