@@ -342,7 +342,8 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str, gram: np.ndarray
     n, d = X.shape
     if d < 2:
         return  # one column: its constant or all-zero case was refused by check_xy
-    if gram is not None and fit_intercept and _well_conditioned(np.tril(gram) + np.tril(gram, -1).T):
+    if gram is not None and fit_intercept and np.all(np.isfinite(np.diagonal(gram))) and \
+            _well_conditioned(np.tril(gram) + np.tril(gram, -1).T):
         return
     top = np.zeros(d)
     total = np.zeros(d)
