@@ -5,6 +5,7 @@
 """
 from __future__ import annotations
 
+import math
 import time
 import warnings
 
@@ -80,7 +81,7 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     result.kernel = k.name
     result.timings.setdefault("prepare", t1 - t0)
     result.timings.setdefault("solve", t2 - t1)
-    if not (np.isfinite(result.intercept) and np.all(np.isfinite(result.coef))):
+    if not _finite(result.intercept, result.coef):
         raise KernelError(f"{k.name} returned non-finite coefficients; this is a bug in the kernel")
     if result.digits is None and k.algorithm == "ols" and isinstance(X, np.ndarray):
         # A kernel that cannot estimate its own error (the library references) is checked against ols/qr.
@@ -99,6 +100,15 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
             AccuracyWarning, stacklevel=2,
         )
     return result
+
+
+def _finite(intercept, coef) -> bool:
+    """Whether the fitted parameters are finite; Python floats for a few (NumPy's call costs more than a small fit's
+    checks)."""
+    coef = np.asarray(coef)
+    if coef.size > 32:
+        return math.isfinite(intercept) and bool(np.isfinite(coef).all())
+    return math.isfinite(intercept) and all(map(math.isfinite, coef.ravel().tolist()))
 
 
 def available() -> list[dict]:

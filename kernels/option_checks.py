@@ -101,7 +101,8 @@ def check_option_types(kernel: Kernel, options: dict) -> Options:
     if dtype not in kernel.dtypes:
         raise InputError(f"{kernel.name} does not support dtype {dtype}; it supports {', '.join(kernel.dtypes)}")
     scheduler = _scheduler(opts.scheduler)
-    if not (isinstance(opts.dtype, str) and opts.dtype == dtype) or scheduler is not opts.scheduler:  # replace() costs more than the rest of a small fit
+    # replace() costs more than the rest of a small fit's option handling: only when something changes
+    if not (isinstance(opts.dtype, str) and opts.dtype == dtype) or scheduler is not opts.scheduler:
         opts = dataclasses.replace(opts, dtype=dtype, scheduler=scheduler)
     if kernel.algorithm not in ITERATIVE:
         return opts

@@ -65,6 +65,8 @@ def test_a_non_finite_value_is_located_as_the_scan_locates_it(name, where, value
 def test_a_constant_column_is_named_as_today(name, value):
     X, y = _data()
     X[:, 1] = value
+    with pytest.raises(SingularDesignError):
+        fit(X, y, kernel=name, **_opts(name))
     msg = _same_error(name, X, y)
     assert msg.startswith(f"column 1 is constant (every value is {value})")
 
