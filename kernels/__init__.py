@@ -56,7 +56,9 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     in_memory = isinstance(X, np.ndarray)  # else Dask arrays: the kernel checks the values in its own pass
     if (k.algorithm != "ols" or k.reference) and in_memory and not folds:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
-        check_rank(X, fit_intercept, k.name)
+        fast = k.gram is not None and fit_intercept and X.shape[1] > 1 and X.dtype == y.dtype == np.float64 \
+            and X.flags.c_contiguous and y.flags.c_contiguous
+        check_rank(X, fit_intercept, k.name, gram=k.gram(X, y) if fast else None)
     scaled = None
     if k.algorithm == "ols" and opts.dtype == "float32" and in_memory and beyond_float32(X, y):
         X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units

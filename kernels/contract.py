@@ -118,6 +118,9 @@ class Kernel:
     # finds non-finite values, constant, all-zero and repeated columns from its own sums (float64 input), with
     # the errors fit's scan gives: fit skips that separate pass (validation.check_moments)
     checks_values: bool = False
+    # (X, y) -> centred XᵀX (d, d) in one compiled pass, for fit's rank check (gradient descent): the backend's
+    # co-moments instead of the check's own two or three passes
+    gram: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None
 
     def run(self, X: np.ndarray, y: np.ndarray, fit_intercept: bool, options: Options) -> FitResult:
         """prepare + solve without validation: for benchmarks that already validated their data."""

@@ -337,8 +337,8 @@ def check_rank(X: np.ndarray, fit_intercept: bool, kernel: str, gram: np.ndarray
     factor R of the design, folded block by block (the Gram matrix cannot tell κ = 1e9 from singular).
     Each column is scaled by a power of two first, so neither an n-sized temporary nor an overflow; two or
     three reads of X and O(n d²) flops, small beside an iterative fit's epochs or a library's SVD.
-    gram: the centred co-moments of X (lower triangle, with fit_intercept) when the kernel has formed them:
-    the common case then reads nothing."""
+    gram: the centred co-moments of X (lower triangle, with fit_intercept) when the kernel or its backend formed
+    them: the common case then reads nothing more."""
     n, d = X.shape
     if d < 2:
         return  # one column: its constant or all-zero case was refused by check_xy

@@ -130,3 +130,17 @@ def test_fit_and_the_kernel_agree_bit_for_bit_on_clean_input():
         k, opts = REGISTRY[name], kernels.Options(**_opts(name))
         a, b = fit(X, y, kernel=name, **_opts(name)), k.solve(k.prepare(X, y, opts), True, opts)
         assert a.intercept == b.intercept and np.array_equal(a.coef, b.coef)
+
+
+@pytest.mark.parametrize("name", [k.name for k in REGISTRY.values() if k.gram is not None])
+def test_the_rank_check_takes_the_backends_gram_and_still_refuses_dependent_columns(name, monkeypatch):
+    grams = []
+    check = kernels.check_rank
+    monkeypatch.setattr(kernels, "check_rank", lambda *a, gram=None: grams.append(gram) or check(*a, gram=gram))
+    X, y = _data(3)
+    fit(X, y, kernel=name, **_opts(name))
+    C = np.cov(X, rowvar=False, bias=True) * N  # the centred XᵀX, two passes in NumPy
+    assert np.allclose(np.tril(grams[0]), np.tril(C), rtol=1e-12, atol=0)
+    X[:, 2] = X[:, 0] - 0.5 * X[:, 1]  # dependent, not identical: the scan passes it, the rank check does not
+    with pytest.raises(SingularDesignError, match="singular to working precision"):
+        fit(X, y, kernel=name, **_opts(name))

@@ -106,9 +106,15 @@ def _gd(name: str, epoch, parallel: bool):
     return solve
 
 
-register("gd", "numba", dtypes=BOTH, description="loss and gradient fused into one compiled pass an epoch")(
+def centred_gram(X, y):
+    """Centred XᵀX (d, d), lower triangle, in one parallel pass (the co-moments): fit's rank check for gd."""
+    return comoments(X, y, parallel=True)[1][:-1, :-1]
+
+
+register("gd", "numba", dtypes=BOTH, gram=centred_gram,
+         description="loss and gradient fused into one compiled pass an epoch")(
     _gd("gd/numba", _gd_epoch_serial, parallel=False))
-register("gd", "numba-parallel", dtypes=BOTH,
+register("gd", "numba-parallel", dtypes=BOTH, gram=centred_gram,
          description="the fused pass split across every core (prange), partial gradients summed")(
     _gd("gd/numba-parallel", _gd_epoch_parallel, parallel=True))
 
