@@ -7,7 +7,10 @@ Profiles (environment variable LRBENCH_PROFILE, default "quick"):
          performance gate (lrbench/gate.py)
   tiny   two small sizes, for the tests of the suite and the report
   scale  beyond one machine's memory (benchmarks/bench_scale.py): the Dask kernels, their references and
-         ols/numba-parallel at n = 1e7 in memory; out of core at 1e8 (and 1e9 with LRBENCH_SCALE_1E9=1)
+         ols/numba-parallel at n = 1e7 in memory; out of core at 1e8 rows (d = 1 and 10; 1e9 at d = 1 with
+         LRBENCH_SCALE_1E9=1; LRBENCH_SCALE_ROWS=N puts N rows in place of 1e8, e.g. 2e7 for a check in
+         minutes), on one worker and on every core's worker; LRBENCH_DROP_CACHES=1 (root) drops the page cache
+         before every out-of-core sample
 Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes; scale runs every one.
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
@@ -53,7 +56,12 @@ class Profile:
     fit_budget_s: float  # a fit estimated to take longer is skipped (pure-Python loops at large n)
     kernels: tuple[str, ...] = ("*",)  # shell patterns of the kernels this profile's Fit runs
     dask_kernels: tuple[str, ...] = ("ols/dask", "gd/dask")  # of those, the Dask (lazy) ones it runs
-    disk_sizes: tuple[int, ...] = ()  # n of the out-of-core datasets (bench_scale), d = 1
+    disk_datasets: tuple[tuple[int, int], ...] = ()  # (n, d) of the out-of-core datasets (bench_scale)
+
+
+def _scale_datasets() -> tuple[tuple[int, int], ...]:
+    n = int(float(os.environ.get("LRBENCH_SCALE_ROWS") or 1e8))
+    return ((n, 1), (n, 10)) + (((1_000_000_000, 1),) if os.environ.get("LRBENCH_SCALE_1E9") == "1" else ())
 
 
 PROFILES = {
@@ -75,8 +83,7 @@ PROFILES = {
     "scale": Profile("scale", sizes=(10_000_000,), features=(1,), wide=(), memory_sizes=(10_000_000,),
                      accuracy_rows=2_000, rounds=1, repeat=(1, 3, 60.0), compile_states=("cold",),
                      fit_budget_s=120.0, kernels=("ols/numba-parallel", "*/dask*"), dask_kernels=("*",),
-                     disk_sizes=(100_000_000,) + ((1_000_000_000,) if os.environ.get("LRBENCH_SCALE_1E9") == "1"
-                                                 else ())),
+                     disk_datasets=_scale_datasets()),
 }
 
 WIDE_MIN_ROWS = 100_000
