@@ -192,6 +192,10 @@ class TaskOverhead(_OnDisk):
     def time_empty_pass(self, n, d, workers):
         self.client.compute(self.empty, sync=True)
 
+    def track_chunks(self, n, d, workers):
+        """Chunks (tasks of a pass before the tree's merges): the empty pass over this is the cost per task."""
+        return float(len(self.X.chunks[0]))
+
 
 class ClusterStart:
     """The local cluster's start-up (workers as processes, one thread each), timed apart from every fit."""

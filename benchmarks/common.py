@@ -11,7 +11,8 @@ Profiles (environment variable LRBENCH_PROFILE, default "quick"):
          LRBENCH_SCALE_1E9=1; LRBENCH_SCALE_ROWS=N puts N rows in place of 1e8, e.g. 2e7 for a check in
          minutes), on one worker and on every core's worker; LRBENCH_DROP_CACHES=1 (root) drops the page cache
          before every out-of-core sample
-Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes; scale runs every one.
+Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes on worker threads of the
+benchmark's process (Profile.dask_processes); scale runs every one, on worker processes.
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import REGISTRY, Kernel  # the package's __init__ has set the environment defaults first
+from kernels.cluster import ENV_PROCESSES
 from kernels.contract import ITERATIVE, Options, prepare_numpy
 from kernels.datasets import make_regression
 
@@ -57,6 +59,9 @@ class Profile:
     kernels: tuple[str, ...] = ("*",)  # shell patterns of the kernels this profile's Fit runs
     dask_kernels: tuple[str, ...] = ("ols/dask", "gd/dask")  # of those, the Dask (lazy) ones it runs
     disk_datasets: tuple[tuple[int, int], ...] = ()  # (n, d) of the out-of-core datasets (bench_scale)
+    # Local Dask workers as processes (scale), or as threads of the benchmark's process: asv runs every
+    # benchmark in a process of its own, and a process cluster starts in 2-20 s here, a threaded one in 0.1 s.
+    dask_processes: bool = False
 
 
 def _scale_datasets() -> tuple[tuple[int, int], ...]:
@@ -83,7 +88,7 @@ PROFILES = {
     "scale": Profile("scale", sizes=(10_000_000,), features=(1,), wide=(), memory_sizes=(10_000_000,),
                      accuracy_rows=2_000, rounds=1, repeat=(1, 3, 60.0), compile_states=("cold",),
                      fit_budget_s=120.0, kernels=("ols/numba-parallel", "*/dask*"), dask_kernels=("*",),
-                     disk_datasets=_scale_datasets()),
+                     disk_datasets=_scale_datasets(), dask_processes=True),
 }
 
 WIDE_MIN_ROWS = 100_000
@@ -111,6 +116,8 @@ def profile() -> Profile:
 
 
 PROFILE = profile()
+if not PROFILE.dask_processes:
+    os.environ.setdefault(ENV_PROCESSES, "0")  # before any cluster starts; an explicit setting wins
 
 
 def selected(names) -> list[str]:

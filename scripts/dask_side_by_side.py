@@ -1,7 +1,8 @@
 """Side-by-side figures for the Dask kernels on this machine, outside asv: in memory at n = 1e7 (d = 1) against
 ols/numba-parallel and the machine's read floor, and out of core at LRBENCH_SCALE_N rows (default 1e8) and
 LRBENCH_SCALE_D features (default 1) against the same files' Dask read floor and raw read, on 1 and 2 workers
-(LRBENCH_SCALE_WORKERS), cold (page cache dropped before every sample: needs root) or warm. Prints JSON.
+(LRBENCH_SCALE_WORKERS), best of LRBENCH_REPEAT samples (default 2; LRBENCH_SKIP=k1,k2 leaves kernels out),
+cold (page cache dropped before every sample: needs root) or warm. Prints JSON.
 
     PYTHONPATH=$PWD python scripts/dask_side_by_side.py --memory | --disk | --all [--cold]
 """
@@ -119,7 +120,8 @@ if __name__ == "__main__":
         n = SCALE_N
         d = int(os.environ.get("LRBENCH_SCALE_D", "1"))
         skip = os.environ.get("LRBENCH_SKIP", "").split(",")
-        res["out_of_core"] = [out_of_core(n, d, w, "--cold" in sys.argv, skip + (["raw"] if w != 1 else []))
+        repeat = int(os.environ.get("LRBENCH_REPEAT", "2"))  # samples of each measure (1 at 1e9 here)
+        res["out_of_core"] = [out_of_core(n, d, w, "--cold" in sys.argv, skip + (["raw"] if w != 1 else []), repeat)
                               for w in (int(x) for x in os.environ.get("LRBENCH_SCALE_WORKERS", "1,2").split(","))]
     print(json.dumps(res, indent=1))
     cluster.close()
