@@ -18,7 +18,9 @@ def kernel_params(algorithm: str | None = None, *, reference: bool | None = None
         if dtype and dtype not in k.dtypes:
             continue
         marks = [pytest.mark.cuda] if k.device == "cuda" else []
-        if k.lazy and k.algorithm != "ols":  # a cluster round trip per epoch: thousands of epochs are slow
+        # Dask: a cluster round trip per epoch (thousands of epochs are slow), and the Dask references' several
+        # passes a fit; ols/dask, one pass, stays in the fast suite
+        if k.lazy and (k.algorithm != "ols" or k.reference):
             marks.append(pytest.mark.slow)
         out.append(pytest.param(name, id=name, marks=marks))
     return out

@@ -30,7 +30,9 @@ from benchmarks import (  # noqa: E402
 
 
 def test_every_registered_kernel_is_benchmarked():
-    names = set(REGISTRY)
+    """Every kernel the profile runs (all but the Dask kernels it leaves to the scale profile) is benchmarked."""
+    names = {k for k in REGISTRY if common.in_profile(REGISTRY[k])}
+    assert names >= {k for k in REGISTRY if not REGISTRY[k].lazy}  # only Dask kernels may be left out
     assert set(bench_time.Fit.params[0]) == names
     assert set(bench_memory.PeakMemory.params[0]) == names
     assert set(bench_accuracy.NistLRE.params[0]) == {k for k in names if REGISTRY[k].algorithm == "ols"}
@@ -94,9 +96,10 @@ def test_estimate_scales_with_rows_and_epochs():
     rows, t = common.calibrate(k.name, 1, 10_000_000)
     est = common.estimate(k, (rows, t), 10_000_000)
     X, y = common.data(rows, 1)
+    # linear in rows and epochs from the calibration, with the safety factor far beyond it
+    assert est == pytest.approx(common.EPOCHS * common.ESTIMATE_SAFETY * t * 10_000_000 / rows, rel=1e-12)
     one = min(common.timed_fit(k, X, y, common.options(k, epochs=1)) for _ in range(3))
-    expected = common.EPOCHS * common.ESTIMATE_SAFETY * one * 10_000_000 / rows
-    assert 0.3 * expected < est < 3.0 * expected  # timing noise on a shared machine, not a factor of 10
+    assert 0.1 * one < t < 10.0 * one  # the calibration timed one epoch: noise on a shared machine, not 10x
     assert common.estimate(k, (rows, t), 2 * 10_000_000) == pytest.approx(2 * est)
 
 
