@@ -271,7 +271,8 @@ def calibrate_all() -> dict[tuple[str, int], tuple[int, float]]:
     if largest <= ESTIMATE_ABOVE_N or PROFILE.name == "gate":  # the gate skips by a fixed list, not estimates
         return {}
     ds = sorted(set(PROFILE.features) | set(PROFILE.wide) | {MEMORY_FEATURES})
-    return {(name, d): calibrate(name, d, largest) for name in kernel_names() if name in REGISTRY for d in ds
+    return {(name, d): calibrate(name, d, largest) for name in kernel_names()
+            if name in REGISTRY and not REGISTRY[name].lazy for d in ds
             if d in PROFILE.features or d == MEMORY_FEATURES or REGISTRY[name].algorithm == "ols"}
 
 
@@ -293,7 +294,9 @@ def check_budget(kernel: Kernel, n: int, d: int, calibrations: dict) -> float:
         if any(fnmatch.fnmatchcase(kernel.name, p) for p in GATE_SLOW):
             raise NotImplementedError(f"{kernel.name}: the gate profile leaves out the interpreted per-row loops")
         return 0.0
-    if n <= ESTIMATE_ABOVE_N:
+    if n <= ESTIMATE_ABOVE_N or kernel.lazy:
+        # a Dask kernel's time on the calibration's few rows is the scheduler's round trip (50-100 ms a pass
+        # here), which a linear estimate would multiply by n: they are O(n) passes and are never skipped
         return 0.0
     cal = calibrations.get((kernel.name, d))
     if cal is None:  # a size or kernel outside the profile's calibration (tests, a changed environment)
