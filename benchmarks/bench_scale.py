@@ -57,6 +57,12 @@ def drop_page_cache() -> None:
         raise RuntimeError(f"LRBENCH_DROP_CACHES=1 needs root to write /proc/sys/vm/drop_caches: {exc}") from None
 
 
+def stable_rate(d: int) -> float:
+    """A learning rate below 1 / λmax of E[x xᵀ] (intercept included) for chunked_data's generator, whose column
+    j has mean j and variance 1: λmax <= |(1, 1, ..., d)|² + 1 = 2 + Σ j²."""
+    return 1.0 / (2 + sum(j * j for j in range(1, d + 1)))
+
+
 def _skip_unless_dataset(n: int, d: int) -> None:
     if (n, d) not in PROFILE.disk_datasets:
         raise NotImplementedError(f"no out-of-core dataset n = {n}, d = {d} in the {PROFILE.name} profile "
@@ -113,6 +119,8 @@ class OutOfCore(_OnDisk):
         self.open(n, d, workers)
         self.kernel = kernel
         self.opts = dataclasses.replace(options(kernel, epochs=1), scheduler=self.client)
+        if kernel.algorithm == "minibatch":  # per-sample steps on unscaled columns: keep below 1 / λmax(E[x xᵀ])
+            self.opts = dataclasses.replace(self.opts, learning_rate=min(self.opts.learning_rate, stable_rate(d)))
         self.data = kernel.prepare(self.X, self.y, self.opts)
         self.cold()
 
