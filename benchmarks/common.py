@@ -7,8 +7,12 @@ Profiles (environment variable LRBENCH_PROFILE, default "quick"):
          performance gate (lrbench/gate.py)
   tiny   two small sizes, for the tests of the suite and the report
   scale  beyond one machine's memory (benchmarks/bench_scale.py): the Dask kernels, their references and
-         ols/numba-parallel at n = 1e7 in memory; out of core at 1e8 (and 1e9 with LRBENCH_SCALE_1E9=1)
-Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes; scale runs every one.
+         ols/numba-parallel at n = 1e7 in memory; out of core at 1e8 rows (d = 1 and 10; 1e9 at d = 1 with
+         LRBENCH_SCALE_1E9=1; LRBENCH_SCALE_ROWS=N puts N rows in place of 1e8, e.g. 2e7 for a check in
+         minutes), on one worker and on every core's worker; LRBENCH_DROP_CACHES=1 (root) drops the page cache
+         before every out-of-core sample
+Dask kernels: quick and full run ols/dask and gd/dask at their in-memory sizes on worker threads of the
+benchmark's process (Profile.dask_processes); scale runs every one, on worker processes.
 LRBENCH_KERNELS (comma-separated shell patterns, default "*") restricts the kernels, e.g. "ols/*,gd/numpy".
 """
 from __future__ import annotations
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kernels import REGISTRY, Kernel  # the package's __init__ has set the environment defaults first
+from kernels.cluster import ENV_PROCESSES
 from kernels.contract import ITERATIVE, Options, prepare_numpy
 from kernels.datasets import make_regression
 
@@ -53,7 +58,15 @@ class Profile:
     fit_budget_s: float  # a fit estimated to take longer is skipped (pure-Python loops at large n)
     kernels: tuple[str, ...] = ("*",)  # shell patterns of the kernels this profile's Fit runs
     dask_kernels: tuple[str, ...] = ("ols/dask", "gd/dask")  # of those, the Dask (lazy) ones it runs
-    disk_sizes: tuple[int, ...] = ()  # n of the out-of-core datasets (bench_scale), d = 1
+    disk_datasets: tuple[tuple[int, int], ...] = ()  # (n, d) of the out-of-core datasets (bench_scale)
+    # Local Dask workers as processes (scale), or as threads of the benchmark's process: asv runs every
+    # benchmark in a process of its own, and a process cluster starts in 2-20 s here, a threaded one in 0.1 s.
+    dask_processes: bool = False
+
+
+def _scale_datasets() -> tuple[tuple[int, int], ...]:
+    n = int(float(os.environ.get("LRBENCH_SCALE_ROWS") or 1e8))
+    return ((n, 1), (n, 10)) + (((1_000_000_000, 1),) if os.environ.get("LRBENCH_SCALE_1E9") == "1" else ())
 
 
 PROFILES = {
@@ -75,8 +88,7 @@ PROFILES = {
     "scale": Profile("scale", sizes=(10_000_000,), features=(1,), wide=(), memory_sizes=(10_000_000,),
                      accuracy_rows=2_000, rounds=1, repeat=(1, 3, 60.0), compile_states=("cold",),
                      fit_budget_s=120.0, kernels=("ols/numba-parallel", "*/dask*"), dask_kernels=("*",),
-                     disk_sizes=(100_000_000,) + ((1_000_000_000,) if os.environ.get("LRBENCH_SCALE_1E9") == "1"
-                                                 else ())),
+                     disk_datasets=_scale_datasets(), dask_processes=True),
 }
 
 WIDE_MIN_ROWS = 100_000
@@ -104,6 +116,8 @@ def profile() -> Profile:
 
 
 PROFILE = profile()
+if not PROFILE.dask_processes:
+    os.environ.setdefault(ENV_PROCESSES, "0")  # before any cluster starts; an explicit setting wins
 
 
 def selected(names) -> list[str]:
@@ -257,7 +271,8 @@ def calibrate_all() -> dict[tuple[str, int], tuple[int, float]]:
     if largest <= ESTIMATE_ABOVE_N or PROFILE.name == "gate":  # the gate skips by a fixed list, not estimates
         return {}
     ds = sorted(set(PROFILE.features) | set(PROFILE.wide) | {MEMORY_FEATURES})
-    return {(name, d): calibrate(name, d, largest) for name in kernel_names() if name in REGISTRY for d in ds
+    return {(name, d): calibrate(name, d, largest) for name in kernel_names()
+            if name in REGISTRY and not REGISTRY[name].lazy for d in ds
             if d in PROFILE.features or d == MEMORY_FEATURES or REGISTRY[name].algorithm == "ols"}
 
 
@@ -279,7 +294,9 @@ def check_budget(kernel: Kernel, n: int, d: int, calibrations: dict) -> float:
         if any(fnmatch.fnmatchcase(kernel.name, p) for p in GATE_SLOW):
             raise NotImplementedError(f"{kernel.name}: the gate profile leaves out the interpreted per-row loops")
         return 0.0
-    if n <= ESTIMATE_ABOVE_N:
+    if n <= ESTIMATE_ABOVE_N or kernel.lazy:
+        # a Dask kernel's time on the calibration's few rows is the scheduler's round trip (50-100 ms a pass
+        # here), which a linear estimate would multiply by n: they are O(n) passes and are never skipped
         return 0.0
     cal = calibrations.get((kernel.name, d))
     if cal is None:  # a size or kernel outside the profile's calibration (tests, a changed environment)

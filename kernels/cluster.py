@@ -34,9 +34,10 @@ def _address(scheduler) -> str | None:
     return scheduler if isinstance(scheduler, str) else os.environ.get(ENV_SCHEDULER) or None
 
 
-def get_client(scheduler=None):
+def get_client(scheduler=None, workers: int | None = None):
     """A distributed.Client: `scheduler` itself when it is one, else one connected to `scheduler` (an address)
-    or $LRBENCH_SCHEDULER, else the local cluster (started now if it is not running). Cached per address."""
+    or $LRBENCH_SCHEDULER, else the local cluster (started now if it is not running). Cached per address.
+    `workers`: the local cluster's worker count (restarted if it runs another); refused for a scheduler by address."""
     from distributed import Client
 
     if isinstance(scheduler, Client):
@@ -45,12 +46,18 @@ def get_client(scheduler=None):
         raise KernelError(f"scheduler must be an address such as 'tcp://host:8786' or a distributed.Client; "
                           f"got {type(scheduler).__name__}")
     address = _address(scheduler)
+    if address and workers is not None:
+        raise KernelError(f"the worker count is chosen for the local cluster only; the scheduler at {address} "
+                          "has the workers started for it")
     key = address or "local"
     client = _state["clients"].get(key)
+    if client is not None and workers is not None and len(client.scheduler_info()["workers"]) != workers:
+        close()
+        client = None
     if client is not None and client.status == "running":
         return client
     t0 = time.perf_counter()
-    client = _connect(address) if address else _start_local()
+    client = _connect(address) if address else _start_local(workers)
     _state["start_seconds"] = time.perf_counter() - t0
     _state["clients"][key] = client
     print(f"lrbench: Dask cluster {'at ' + address if address else 'started locally'} in "
@@ -82,9 +89,9 @@ def _connect(address: str):
             "a local cluster") from None
 
 
-def local_cluster_kwargs() -> dict:
+def local_cluster_kwargs(workers: int | None = None) -> dict:
     """How the local cluster is started: worker processes, one thread each, BLAS at one thread, a memory limit."""
-    workers = int(os.environ.get(ENV_WORKERS) or available_cores())
+    workers = workers or int(os.environ.get(ENV_WORKERS) or available_cores())
     processes = os.environ.get(ENV_PROCESSES, "1") != "0"
     kw = {"n_workers": workers, "threads_per_worker": 1, "processes": processes, "dashboard_address": ":0"}
     if processes:
@@ -93,10 +100,10 @@ def local_cluster_kwargs() -> dict:
     return kw
 
 
-def _start_local():
+def _start_local(workers: int | None = None):
     from distributed import Client, LocalCluster
 
-    cluster = LocalCluster(**local_cluster_kwargs())
+    cluster = LocalCluster(**local_cluster_kwargs(workers))
     _state["local"] = cluster
     return Client(cluster, set_as_default=False)
 

@@ -13,6 +13,7 @@ from .compare import compare
 from .html import Cell, esc, figure, heat, p, page, table, ul
 from .recorded import RecordedSections
 from .results import Run, ok
+from .scale import has_scale, scale_section
 
 SPEED_SIZE = (10_000, 10)  # (n, d) of the speed-against-accuracy figure, when the run has it
 
@@ -327,6 +328,8 @@ class Report(RecordedSections):
         self._section("call", "What a fit call costs around the kernel", lambda: call_cost_section(self.run))
         self._section("prepare", "Compilation and data preparation", self.prepare_section)
         self._section("memory", "Peak memory", self.memory_section)
+        if has_scale(r):
+            self._section("scale", "Beyond one machine's memory: Dask", lambda: scale_section(self))
         self._section("accuracy", "Accuracy", self.accuracy_section)
         self._section("pareto", "Speed against accuracy", self.speed_accuracy_section)
         self._section("loss", "Gradient descent: loss per epoch", self.loss_section)

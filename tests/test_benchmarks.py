@@ -202,13 +202,15 @@ def test_numba_first_call_child_runs_in_a_fresh_process(tmp_path):
 
 
 def test_the_names_the_report_reads_are_benchmarks_of_this_suite():
-    """reports.analysis names the asv benchmarks it reads (the gate too): each must be a method of a class here."""
+    """reports.analysis and reports.scale name the asv benchmarks they read (the gate too): each must be a method
+    of a class here."""
     import importlib
 
-    from reports import analysis
+    from reports import analysis, scale
 
-    names = [v for k, v in vars(analysis).items() if k.isupper() and isinstance(v, str) and v.count(".") == 2]
-    assert analysis.FIT in names and analysis.FLOOR in names and len(names) >= 10
+    names = [v for mod in (analysis, scale) for k, v in vars(mod).items()
+             if k.isupper() and isinstance(v, str) and v.count(".") == 2]
+    assert analysis.FIT in names and analysis.FLOOR in names and scale.OOC in names and len(names) >= 19
     for name in names:
         module, cls, method = name.split(".")
         owner = getattr(importlib.import_module(f"benchmarks.{module}"), cls, None)

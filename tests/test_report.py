@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # one small real asv run (about a minute) and a few reports
+slow = pytest.mark.slow  # the tests on one small real asv run (about a minute) and its reports
 
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
@@ -223,6 +223,7 @@ def report(results_dir, tmp_path_factory) -> Path:
 
 
 # -- the tests -------------------------------------------------------------------------------------------------
+@slow
 def test_the_small_run_measured_what_it_selected(results_dir):
     from reports import analysis as A
     from reports.results import load_run
@@ -236,6 +237,7 @@ def test_the_small_run_measured_what_it_selected(results_dir):
     assert 0 < run.value(A.LOSS, "gd/numpy", 10) < run.value(A.LOSS, "gd/numpy", 0)
 
 
+@slow
 def test_report_has_every_section_and_figure(report):
     html = (report / "report.html").read_text(encoding="utf-8")
     for anchor in SECTIONS:
@@ -247,11 +249,13 @@ def test_report_has_every_section_and_figure(report):
                  "loss_curves.png", "advertising.png", "condition_sweep.png"):
         assert name in pngs
     assert "no run record" not in html
+    assert '<section id="scale">' not in html  # the small run has no scale results: no empty section
     assert html.count('<img src="data:image/png;base64,') == len(pngs)  # every PNG also embedded
     index = (report.parent / "index.html").read_text(encoding="utf-8")
     assert f'href="{report.name}/report.html"' in index
 
 
+@slow
 def test_the_report_imports_neither_kernels_nor_benchmarks(results_dir, tmp_path):
     """Blocked lower layers: the page is still whole, its recorded parts read from the run record."""
     out = tmp_path / "out"
@@ -267,6 +271,7 @@ def test_the_report_imports_neither_kernels_nor_benchmarks(results_dir, tmp_path
     assert (out / "latest" / "condition_sweep.png").is_file() and (out / "latest" / "advertising.png").is_file()
 
 
+@slow
 def test_a_run_without_its_record_says_so_where_the_record_was_needed(results_dir, tmp_path):
     path = _derived_copy(results_dir, tmp_path / "res", lambda data: None)  # the .json alone, as older runs
     assert not path.with_suffix(".record").exists()
@@ -280,6 +285,7 @@ def test_a_run_without_its_record_says_so_where_the_record_was_needed(results_di
     assert "time_vs_n.png" in html and "advertising.png" not in html  # asv's numbers are all still there
 
 
+@slow
 def test_a_new_report_never_overwrites_an_earlier_one(results_dir, tmp_path):
     out = tmp_path / "out"
     first = _report([str(results_dir), "--out", str(out)], cwd=REPO)
@@ -311,6 +317,7 @@ def _derived_copy(results_dir: Path, dest: Path, edit) -> Path:
     return path
 
 
+@slow
 def test_strings_from_results_are_escaped(results_dir, tmp_path):
     evil = "ols/<script>alert(1)</script>"
 
@@ -331,6 +338,7 @@ def test_strings_from_results_are_escaped(results_dir, tmp_path):
     assert "ols/&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;b&gt;box&lt;/b&gt;" in html
 
 
+@slow
 def test_missing_or_corrupt_results_give_an_error_naming_the_file(tmp_path):
     missing = tmp_path / "nowhere.json"
     r = _report([str(missing), "--out", str(tmp_path / "out")], cwd=REPO)
@@ -345,6 +353,7 @@ def test_missing_or_corrupt_results_give_an_error_naming_the_file(tmp_path):
     assert not (tmp_path / "out").exists()  # nothing written on error
 
 
+@slow
 def test_comparison_marks_only_what_asvs_statistics_call_significant(results_dir):
     from reports import analysis as A
     from reports.compare import compare
@@ -373,6 +382,7 @@ def test_comparison_marks_only_what_asvs_statistics_call_significant(results_dir
     assert sum(v in ("better", "worse") for v in verdicts.values()) == 2
 
 
+@slow
 def test_comparison_section_from_two_results_files(results_dir, tmp_path):
     """Two files derived from the real run with tight intervals (so the machine's noise cannot decide it):
     the read floor four times slower in the second is marked worse, end to end through the HTML page."""
@@ -400,6 +410,7 @@ def test_comparison_section_from_two_results_files(results_dir, tmp_path):
     assert "ReadFloor.time_read_once" in html and ">worse<" in html
 
 
+@slow
 def test_page_in_headless_chromium(report):
     chromium = find_chromium()
     if chromium is None:
@@ -419,6 +430,7 @@ def test_page_in_headless_chromium(report):
     assert r["png"][:8] == b"\x89PNG\r\n\x1a\n" and len(r["png"]) > 100_000
 
 
+@slow
 def test_history_of_one_kernel_across_commits(results_dir, tmp_path):
     """Two results files of one machine (the second a later commit, 2x slower): both rows, in commit order."""
     from reports import analysis as A
@@ -502,3 +514,110 @@ def test_a_part_the_run_could_not_record_is_named_with_its_reason():
     bare = Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e", machine={}, param_names={}, units={},
                values={}, stats={}, versions={}, record_note="no run record (c-e.record ...)")
     assert bare.recorded("profile") == (None, "no run record (c-e.record ...)")
+
+
+def _scale_run(dropped: float, vs_memory: float):
+    """A scale-profile run as asv records it (bench_scale's names and parameters), with round numbers whose
+    ratios the tests can check: 16 GB on disk (1e9 rows, d = 1), one and two workers."""
+    from pathlib import Path as _P
+
+    from reports import analysis as A
+    from reports import scale as S
+    from reports.results import Run
+
+    n, d, nan = 1_000_000_000, 1, float("nan")
+    values = {
+        S.OOC: {("ols/dask", n, d, 2): 12.0, ("ols/dask", n, d, 1): 20.0, ("gd/dask", n, d, 2): 11.0,
+                ("ols/dask-ml", n, d, 2): 120.0, ("ols/dask-lstsq", n, d, 2): nan, ("gd/dask", n, d, 1): None},
+        S.PEAK: {("ols/dask", n, d, 2): 300.0, ("ols/dask", n, d, 1): 280.0},
+        S.READ: {(n, d, 2): 10.0, (n, d, 1): 16.0},
+        S.VS_MEMORY: {(n, d, 2): vs_memory, (n, d, 1): vs_memory},
+        S.DROPPED: {(n, d, 2): dropped, (n, d, 1): dropped},
+        S.RAW: {(n, d): 8.0},
+        S.EMPTY: {(n, d, 2): 0.5, (n, d, 1): 0.6},
+        S.CHUNKS: {(n, d, 2): 250.0, (n, d, 1): 250.0},
+        S.START: {(1,): 3.0, (2,): 5.0},
+        A.FIT: {("ols/dask", 10_000_000, 1): 0.3, ("ols/numba-parallel", 10_000_000, 1): 0.1,
+                ("ols/dask-lstsq", 10_000_000, 1): 3.0},
+        A.FLOOR: {(10_000_000, 1): 0.05},
+    }
+    names = {S.OOC: ["kernel", "n", "d", "workers"], S.PEAK: ["kernel", "n", "d", "workers"], S.RAW: ["n", "d"],
+             S.START: ["workers"], A.FIT: ["kernel", "n", "d"], A.FLOOR: ["n", "d"]}
+    names.update({b: ["n", "d", "workers"] for b in (S.READ, S.VS_MEMORY, S.DROPPED, S.EMPTY, S.CHUNKS)})
+    return Run(path=_P("m/c-e.json"), commit="abc", date=None, env_name="e",
+               machine={"cpu": "Test CPU 9000", "num_cpu": "2", "ram": "24GB"}, param_names=names,
+               units={b: "seconds" for b in names}, values=values, stats={}, versions={})
+
+
+class _Pages:
+    """What Report gives the section: the run, and a figure store."""
+
+    def __init__(self, run):
+        from reports.build import Report
+
+        self.report = Report(run, log=lambda *a: None)
+
+    def html(self) -> str:
+        from reports.scale import scale_section
+
+        return scale_section(self.report)
+
+
+def _cells(html: str, first: str, second) -> list[str]:
+    """The cells of the first table row that starts with `first`, `second`."""
+    import re
+
+    for row in re.findall(r"<tr>(.*?)</tr>", html, flags=re.S):
+        cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+        if cells[:2] == [first, str(second)]:
+            return cells
+    raise AssertionError(f"no row {first!r}, {second!r}")
+
+
+def test_scale_section_ratios_come_from_the_same_run():
+    from reports import scale as S
+
+    run = _scale_run(dropped=1.0, vs_memory=0.7)
+    assert S.has_scale(run) and S.datasets(run) == [(1_000_000_000, 1)] and S.worker_counts(run) == [1, 2]
+    html = _Pages(run).html()
+    assert "Test CPU 9000" in html and "page cache dropped before every sample" in html
+    # time, GB/s (16e9 bytes), × Dask read floor, × raw read, speed-up over 1 worker, over dask-lstsq, dask-ml
+    row = _cells(html, "ols/dask", 2)
+    assert row[2:7] == ["12 s", "1.33", "1.2×", "1.5×", "1.67×"]
+    assert row[7] == "—" and row[8] == "10×"  # lstsq skipped (NaN): no ratio; dask-ml 120 s / 12 s
+    assert row[9] == "300" and row[10] == f"{300 / (16e9 / 250 / 2 ** 20):.2g}"  # peak MB, over a chunk's MB
+    assert _cells(html, "Dask read floor", 2)[2:4] == ["10 s", "1.6"]
+    assert _cells(html, "gd/dask", 1)[2] == "failed"  # failed (None): shown, never as a number
+    assert _cells(html, "ols/dask-lstsq", 2)[2] == "skipped"
+    assert "2 ms" in html  # the empty pass: 0.5 s over 250 chunks
+    assert "<td>5 s</td>" in html and "<td>3 s</td>" in html  # cluster start-up, 2 and 1 workers
+    assert _cells(html, "ols/dask", 1)[2:7] == ["20 s", "0.8", "1.25×", "2.5×", "1×"]  # floor at 1 worker: 16 s
+    # in memory: 0.3 s over the 0.05 s floor, over numba-parallel's 0.1 s; dask-lstsq's 3.0 s over 0.3 s
+    assert _cells(html, "ols/dask", "1e7")[3:7] == ["300 ms", "6×", "3×", "10×"]
+
+
+STATES = {"larger": "larger than memory", "warm": "page cache NOT dropped",
+          "dropped": "page cache dropped before every sample"}
+
+
+@pytest.mark.parametrize("dropped, vs_memory, state", [(0.0, 1.4, "larger"), (0.0, 0.7, "warm"),
+                                                       (1.0, 0.7, "dropped"), (1.0, 1.4, "dropped")])
+def test_scale_section_says_where_the_reads_came_from(dropped, vs_memory, state):
+    html = _Pages(_scale_run(dropped, vs_memory)).html()
+    assert [k for k, phrase in STATES.items() if phrase in html] == [state]
+
+
+def test_scale_section_only_with_scale_results():
+    from reports import analysis as A
+    from reports import scale as S
+    from reports.build import Report
+
+    run = _scale_run(1.0, 0.7)
+    report = Report(run, log=lambda *a: None)
+    page = report.build("t")
+    scale = page.split('<section id="scale">')[1].split("</section>")[0]
+    assert 'class="error"' not in scale and "scale_time_vs_n.png" in report.pngs
+    bare = _scale_run(1.0, 0.7)
+    bare.values = {A.FIT: bare.values[A.FIT], A.FLOOR: bare.values[A.FLOOR]}
+    assert not S.has_scale(bare)
+    assert '<section id="scale">' not in Report(bare, log=lambda *a: None).build("t")
