@@ -88,9 +88,8 @@ class ReadFloor(_BySize):
 
 class BlasGram(_BySize):
     """XᵀX by BLAS (NumPy's X.T @ X, which calls syrk) on the same data and threads as the kernels: the
-    yardstick of OLS for d > 1, whose O(n d²) products cost more than one read (issue 4, target 2: the best
-    OLS kernel within 2x of it at n = 1e6, d = 100). The report divides OLS times by it; the machine section
-    records which BLAS ran (threadpoolctl)."""
+    yardstick of OLS for d > 1, whose O(n d²) products cost more than one read. The report divides OLS
+    times by it; the machine section records which BLAS ran (threadpoolctl)."""
 
     def setup(self, n, d):
         if d == 1:

@@ -1,5 +1,5 @@
 """Bad input of every kind, across every registered kernel: a clear error of ours, never a hang, a silent
-answer, a warning from below or a traceback from inside NumPy, torch or a library (issue 15)."""
+answer, a warning from below or a traceback from inside NumPy, torch or a library."""
 from __future__ import annotations
 
 import re

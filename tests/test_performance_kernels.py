@@ -1,4 +1,4 @@
-"""The fast kernels (issue 4): same answers as the plain ones, no hidden temporaries, threads, caching, CUDA."""
+"""The fast kernels: same answers as the plain ones, no hidden temporaries, threads, caching, CUDA."""
 from __future__ import annotations
 
 import os
@@ -113,7 +113,7 @@ def test_raw_moments_match_the_exact_products(dtype, d):
 
 
 def test_nist_lre_of_fast_kernels_not_below_numpy():
-    """NIST StRD (issue 4, target 1): the one-pass kernels' log relative errors never fall below ols/numpy's.
+    """NIST StRD: the one-pass kernels' log relative errors never fall below ols/numpy's.
 
     On their own, the one-pass co-moments and ols/numpy's centred BLAS products are both accurate to about an
     ulp, and which lands closer to the certified values is rounding luck (Norris: 12.4 against 13.3 digits).
