@@ -1,10 +1,12 @@
 """Test helpers: kernel lists come from the registry, so a new kernel is tested the day it registers."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
-from kernels import REGISTRY
+from kernels import REGISTRY, AccuracyWarning, SingularDesignError, fit
 
 
 def kernel_params(algorithm: str | None = None, *, reference: bool | None = None, dtype: str | None = None):
@@ -52,3 +54,15 @@ def random_problem(n: int, d: int, seed: int, noise: float = 0.1):
     coef = rng.normal(size=d)
     y = 0.7 + X @ coef + noise * rng.normal(size=n)
     return X, y
+
+
+def fit_recorded(name, X, y, fit_intercept=True, dtype="float64"):
+    """(result, warned): the fit and whether it warned with AccuracyWarning; (None, True) when it refused the
+    design as singular (a refusal counts as a warning: the user is told)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AccuracyWarning)
+        try:
+            r = fit(X, y, kernel=name, fit_intercept=fit_intercept, dtype=dtype)
+        except SingularDesignError:
+            return None, True
+    return r, any(issubclass(w.category, AccuracyWarning) for w in caught)

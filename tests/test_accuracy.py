@@ -16,7 +16,7 @@ from benchmarks.accuracy_experiments import lre
 from kernels import REGISTRY, AccuracyWarning, InputError, SingularDesignError, datasets, fit
 from kernels.backends.exact_rational import MAX_WORK, exact_lstsq, fit_exact
 from kernels.backends.qr_householder import qr_solve
-from tests.helpers import kernel_params
+from tests.helpers import fit_recorded, kernel_params
 
 
 def _nist_names():
@@ -183,15 +183,6 @@ def _cases():
                np.array([float(v) for v in exact_lstsq(ds.X, ds.y, False)]))
 
 
-def _fit_recorded(name, X, y, fit_intercept, dtype):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AccuracyWarning)
-        try:
-            r = fit(X, y, kernel=name, fit_intercept=fit_intercept, dtype=dtype)
-        except SingularDesignError:
-            return None, True
-    return r, any(issubclass(w.category, AccuracyWarning) for w in caught)
-
 
 @pytest.mark.parametrize("name", kernel_params("ols"))
 def test_fewer_than_4_digits_always_warns_and_digits_never_overclaim(name):
@@ -200,7 +191,7 @@ def test_fewer_than_4_digits_always_warns_and_digits_never_overclaim(name):
     silent, overclaims, checked = [], [], 0
     for label, X, y, fit_intercept, truth in _cases():
         for dtype in REGISTRY[name].dtypes:
-            r, warned = _fit_recorded(name, X, y, fit_intercept, dtype)
+            r, warned = fit_recorded(name, X, y, fit_intercept, dtype)
             if r is None:
                 continue  # refused with SingularDesignError: an honest "cannot"
             checked += 1

@@ -13,10 +13,10 @@ import pytest
 import kernels
 from benchmarks import accuracy_experiments as accuracy
 from benchmarks.accuracy_experiments import lre
-from kernels import REGISTRY, AccuracyWarning, KernelError, SingularDesignError, datasets, fit
+from kernels import REGISTRY, AccuracyWarning, KernelError, datasets, fit
 from kernels.backends.exact_rational import exact_lstsq, fit_exact
 from kernels.numerics.error_bounds import correct_digits, param_scales
-from tests.helpers import kernel_params
+from tests.helpers import fit_recorded, kernel_params
 
 NIST = list(datasets.nist_certified())
 FAST_GENERATED = ["Wampler1~noise1e3", "Wampler1-deg10~noise1e3", "HardPoly8~noise1e3"]
@@ -44,21 +44,11 @@ def _est(P, r) -> np.ndarray:
     return r.params if P.fit_intercept else r.coef
 
 
-def _fit(name, X, y, fit_intercept=True, dtype="float64"):
-    """(result or None if refused, warned)."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", AccuracyWarning)
-        try:
-            r = fit(X, y, kernel=name, fit_intercept=fit_intercept, dtype=dtype)
-        except SingularDesignError:
-            return None, True
-    return r, any(issubclass(w.category, AccuracyWarning) for w in caught)
-
 
 @pytest.mark.parametrize("problem", PROBLEMS)
 def test_qr_within_one_digit_of_the_ceiling(problem):
     P, _, ceiling = _problem(problem)
-    r, _ = _fit("ols/qr", P.X, P.y, P.fit_intercept)
+    r, _ = fit_recorded("ols/qr", P.X, P.y, P.fit_intercept)
     got = lre(_est(P, r), P.certified)
     assert got >= ceiling - 1.0, f"ols/qr on {problem}: LRE {got:.2f}, ceiling {ceiling:.2f}"
 
@@ -67,7 +57,7 @@ def test_qr_within_one_digit_of_the_ceiling(problem):
 @pytest.mark.parametrize("name", ["ols/numba", "ols/numba-parallel"])
 def test_numba_within_one_digit_of_the_ceiling_or_warns(name, problem):
     P, _, ceiling = _problem(problem)
-    r, warned = _fit(name, P.X, P.y, P.fit_intercept)
+    r, warned = fit_recorded(name, P.X, P.y, P.fit_intercept)
     if r is None:
         return  # refused: an honest "cannot"
     got = lre(_est(P, r), P.certified)
@@ -102,7 +92,7 @@ def _audit(name, generated):
     overclaims, checked = [], 0
     for label, X, y, fit_intercept, truth in _cases(generated):
         for dtype in REGISTRY[name].dtypes:
-            r, _ = _fit(name, X, y, fit_intercept, dtype)
+            r, _ = fit_recorded(name, X, y, fit_intercept, dtype)
             if r is None:
                 continue
             checked += 1
@@ -138,7 +128,7 @@ def test_refined_kernels_do_not_warn_on_a_good_answer(name):
     for problem in NIST + FAST_GENERATED:
         P, truth, _ = _problem(problem)
         ceiling_digits = fit_exact(P.X, P.y, P.fit_intercept).digits
-        r, warned = _fit(name, P.X, P.y, P.fit_intercept)
+        r, warned = fit_recorded(name, P.X, P.y, P.fit_intercept)
         if r is None:
             continue
         got = _user_digits(_est(P, r), truth, P.X, P.y, P.fit_intercept)
@@ -165,7 +155,7 @@ def test_numba_float32_vouches_for_its_float64_accumulation():
     ds = datasets.make_regression(20_000, 3, seed=1, cache=False)
     truth = fit(ds.X, ds.y, kernel="ols/qr").params
     for name in ("ols/numba", "ols/numba-parallel"):
-        r, warned = _fit(name, ds.X, ds.y, True, "float32")
+        r, warned = fit_recorded(name, ds.X, ds.y, True, "float32")
         assert not warned and r.digits <= _user_digits(r.params, truth, ds.X, ds.y, True), (name, r.digits)
 
 
