@@ -73,6 +73,8 @@ class FitResult:
     cond: float | None = None  # OLS kernels: estimated condition number of the (scaled) design
     digits: float | None = None  # OLS kernels: correct digits the kernel vouches for (a conservative
     #   component-wise forward-error bound, see kernels/numerics/error_bounds.py); fit() warns below WARN_DIGITS
+    digits_as_given: float | None = None  # the same bound when the input values are exact as given (not
+    #   roundings of other data): what fit() reports instead when it finds no rounded value in the input
     timings: dict[str, float] = field(default_factory=dict)  # seconds: "prepare" (conversion/transfer), "solve"
     refined: bool | None = None  # OLS kernels that can refine (numba): whether this fit took the second pass
 

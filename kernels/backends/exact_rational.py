@@ -172,8 +172,10 @@ def _exact_result(X, y, fit_intercept: bool, kernel: str, u_in: float) -> FitRes
             f"{kernel}: the design matrix is singular to the precision of its input (condition number of the "
             f"centred, scaled X about {cond:.3g}): a column is (nearly) a linear combination of the others; "
             "drop it, or pass exact values (Fractions) to kernels.backends.exact_rational.fit_exact")
+    # As given, the input is exact and the one rounding to float64 is all there is (a relative u each).
+    as_given = -math.log10(2.0 * UNIT_ROUNDOFF["float64"])
     return FitResult(intercept=intercept, coef=coef, kernel=kernel, cond=cond, digits=digits,
-                     timings={"solve": time.perf_counter() - t0})
+                     digits_as_given=max(digits, as_given), timings={"solve": time.perf_counter() - t0})
 
 
 def fit_exact(X, y, fit_intercept: bool = True) -> FitResult:

@@ -216,10 +216,10 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
         intercept = float(b)
     else:
         intercept = 0.0
-    digits, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, float(theta[0]) if fit_intercept else 0.0,
+    digits, as_given, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, float(theta[0]) if fit_intercept else 0.0,
                            eta_qr=eta_qr, refinement=ref, sA=sA, nparts=nparts)
     return FitResult(intercept=intercept, coef=coef, kernel="ols/qr", cond=cond, digits=digits,
-                     refined=None if ref is None else ref.steps > 0)
+                     digits_as_given=as_given, refined=None if ref is None else ref.steps > 0)
 
 
 GRAM_ABOVE = 0.25  # a priori contraction of the semi-normal step above which the step solves with AᵀA in dd
@@ -337,7 +337,8 @@ def _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, *, eta_qr, refi
     sv = np.linalg.svd(F, compute_uv=False)
     cond = math.inf if sv[-1] == 0 else float(sv[0] / sv[-1])
     x_norms = s * rho  # ‖X_j‖
-    return digits_of(params, e_in + e_qr, scales=param_scales(n, y_norm, x_norms, fit_intercept)), cond
+    scales = param_scales(n, y_norm, x_norms, fit_intercept)
+    return digits_of(params, e_in + e_qr, scales=scales), digits_of(params, e_qr, scales=scales), cond
 
 
 @register("ols", "qr", dtypes=("float64",),
@@ -349,10 +350,12 @@ def ols(data, fit_intercept: bool, opts: Options) -> FitResult:
     return qr_solve(X, y, fit_intercept)
 
 
-def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) -> tuple[float, float]:
-    """(digits, cond) for a result that came without them: its agreement with ols/qr, capped by qr's own digits.
+def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) -> tuple[float, float, float]:
+    """(digits, digits_as_given, cond) for a result: its agreement with ols/qr, with qr's own bound added.
 
-    |p - p*| ≤ |p - p_qr| + |p_qr - p*|, so digits ≥ min(agreement, qr's digits) - log10(2). Costs one ols/qr.
+    |p - p*| ≤ |p - p_qr| + |p_qr - p*| parameter by parameter (each relative to its scale), so the result's
+    error is at most the worst disagreement plus qr's bound: digits = -log10(10^-agreement + 10^-qr's digits),
+    with qr's digits for rounded input and for input exact as given. Costs one ols/qr.
     """
     X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
     try:
@@ -369,5 +372,10 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
     scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
     scale = np.where(scale > 0, scale, 1.0)
     worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
-    agree = -math.log10(worst) if worst > 0 else math.inf
-    return min(agree, ref.digits) - math.log10(2.0), ref.cond
+
+    def plus(digits: float) -> float:
+        e = worst + 10.0 ** -digits
+        return -math.log10(e) if e > 0 else math.inf
+
+    as_given = ref.digits if ref.digits_as_given is None else ref.digits_as_given
+    return plus(ref.digits), plus(as_given), ref.cond
