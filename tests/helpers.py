@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from kernels import REGISTRY, AccuracyWarning, SingularDesignError, fit
+from kernels.numerics.error_bounds import correct_digits, param_scales
 
 
 def kernel_params(algorithm: str | None = None, *, reference: bool | None = None, dtype: str | None = None):
@@ -66,3 +67,10 @@ def fit_recorded(name, X, y, fit_intercept=True, dtype="float64"):
         except SingularDesignError:
             return None, True
     return r, any(issubclass(w.category, AccuracyWarning) for w in caught)
+
+
+def user_digits(est, truth, X, y, fit_intercept) -> float:
+    """Correct digits by the user's measure (the documented rule): relative error per parameter, one smaller
+    than ZERO_BELOW of its data scale judged absolutely against that scale."""
+    scales = param_scales(X.shape[0], float(np.linalg.norm(y)), np.linalg.norm(X, axis=0), fit_intercept)
+    return correct_digits(est, truth, scales)

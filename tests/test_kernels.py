@@ -175,7 +175,7 @@ def _nist_ceiling(problem: str) -> float:
 @pytest.mark.parametrize("name", kernel_params("ols"))
 def test_nist_lre(name, problem, record_property):
     """Every OLS kernel on every NIST problem: it keeps the digits it vouches for (up to the ceiling); a result
-    it does not warn about is within ALLOWED_LOSS[difficulty] digits of the ceiling; own kernels never warn on
+    of an own kernel it does not warn about is within ALLOWED_LOSS[difficulty] digits of the ceiling; own kernels never warn on
     the lower and average problems; the warning comes exactly when the vouched digits fall below WARN_DIGITS."""
     P = datasets.load_nist(problem)
     ceiling = _nist_ceiling(problem)
@@ -193,7 +193,7 @@ def test_nist_lre(name, problem, record_property):
     assert warned == (r.digits < kernels.WARN_DIGITS), where
     # errors against the float64 input's solution and of that solution against NIST add: at most a factor 2
     assert digits >= min(r.digits, ceiling) - math.log10(2.0), where
-    if not warned:
+    if not warned and not REGISTRY[name].reference:  # a library may lose digits: it then says how many are left
         assert digits >= ceiling - ALLOWED_LOSS[P.meta["difficulty"]], where
     if not REGISTRY[name].reference and P.meta["difficulty"] in ("lower", "average"):
         assert not warned, where

@@ -216,8 +216,9 @@ def qr_solve(X: np.ndarray, y: np.ndarray, fit_intercept: bool, *, threads: int 
         intercept = float(b)
     else:
         intercept = 0.0
-    digits, as_given, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, float(theta[0]) if fit_intercept else 0.0,
-                           eta_qr=eta_qr, refinement=ref, sA=sA, nparts=nparts)
+    theta0 = float(theta[0]) if fit_intercept else 0.0
+    digits, as_given, cond = _digits(R, n, K, Ky, fit_intercept, coef, intercept, theta0, eta_qr=eta_qr,
+                                     refinement=ref, sA=sA, nparts=nparts)
     return FitResult(intercept=intercept, coef=coef, kernel="ols/qr", cond=cond, digits=digits,
                      digits_as_given=as_given, refined=None if ref is None else ref.steps > 0)
 
@@ -354,8 +355,9 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
     """(digits, digits_as_given, cond) for a result: its agreement with ols/qr, with qr's own bound added.
 
     |p - p*| ≤ |p - p_qr| + |p_qr - p*| parameter by parameter (each relative to its scale), so the result's
-    error is at most the worst disagreement plus qr's bound: digits = -log10(10^-agreement + 10^-qr's digits),
-    with qr's digits for rounded input and for input exact as given. Costs one ols/qr.
+    error is at most the worst disagreement plus qr's bound: digits = -log10((10^-agreement + q) / (1 - q)),
+    q = 10^-qr's digits (the division: the scales are qr's parameters, not the exact ones), with qr's digits
+    for rounded input and for input exact as given. Costs one ols/qr.
     """
     X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
     try:
@@ -373,8 +375,9 @@ def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) 
     scale = np.where(scale > 0, scale, 1.0)
     worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
 
-    def plus(digits: float) -> float:
-        e = worst + 10.0 ** -digits
+    def plus(digits: float) -> float:  # and |p*| >= |p_qr| (1 - 10^-digits): the scale's own error
+        q = 10.0 ** -digits
+        e = (worst + q) / (1.0 - q) if q < 1.0 else math.inf
         return -math.log10(e) if e > 0 else math.inf
 
     as_given = ref.digits if ref.digits_as_given is None else ref.digits_as_given
