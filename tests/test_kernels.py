@@ -174,9 +174,10 @@ def _nist_ceiling(problem: str) -> float:
 @pytest.mark.parametrize("problem", _nist_cases())
 @pytest.mark.parametrize("name", kernel_params("ols"))
 def test_nist_lre(name, problem, record_property):
-    """Every OLS kernel on every NIST problem: it keeps the digits it vouches for (up to the ceiling); a result
-    of an own kernel it does not warn about is within ALLOWED_LOSS[difficulty] digits of the ceiling; own kernels never warn on
-    the lower and average problems; the warning comes exactly when the vouched digits fall below WARN_DIGITS."""
+    """Every OLS kernel on every NIST problem: it keeps the digits it vouches for (up to the ceiling); an own
+    kernel's result it does not warn about is within ALLOWED_LOSS[difficulty] digits of the ceiling; own kernels
+    never warn on the lower and average problems; the warning comes exactly when the vouched digits fall below
+    WARN_DIGITS."""
     P = datasets.load_nist(problem)
     ceiling = _nist_ceiling(problem)
     with warnings.catch_warnings(record=True) as caught:
