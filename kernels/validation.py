@@ -239,7 +239,8 @@ def check_moments(X: np.ndarray, y: np.ndarray, fit_intercept: bool, rescales: b
             c > max(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
     else:
         scale = np.zeros(d) if x_mean is None else np.abs(np.asarray(x_mean, dtype=np.float64))
-        floor = np.maximum(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
+        with np.errstate(over="ignore"):  # a mean near 1e300: the floor is inf, the scan then decides
+            floor = np.maximum(n * (NEAR_CONSTANT * scale) ** 2, (1024.0 * n * TINY) ** 2)
         sound = bool(np.isfinite(np.tril(M)).all()) and bool(np.all(np.diagonal(M)[:d] > floor))
     if not sound:
         check_values(X, y, fit_intercept, rescales)
