@@ -14,6 +14,7 @@ from .html import Cell, esc, figure, heat, p, page, table, ul
 from .recorded import RecordedSections
 from .results import Run, ok
 from .scale import has_scale, scale_section
+from .targets import has_targets, targets_section
 
 SPEED_SIZE = (10_000, 10)  # (n, d) of the speed-against-accuracy figure, when the run has it
 
@@ -325,6 +326,8 @@ class Report(RecordedSections):
         self._section("summary", "Summary", self.summary)
         self._section("time", "Time against data size", self.time_section)
         self._section("speedups", "Speed-ups and the floor", self.speedup_section)
+        if has_targets(r):
+            self._section("targets", "Performance targets", lambda: targets_section(self.run))
         self._section("call", "What a fit call costs around the kernel", lambda: call_cost_section(self.run))
         self._section("prepare", "Compilation and data preparation", self.prepare_section)
         self._section("memory", "Peak memory", self.memory_section)

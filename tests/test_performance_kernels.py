@@ -150,12 +150,11 @@ def test_refinement_recovers_a_tiny_intercept_under_a_large_offset(kernel):
     x = 1e6 + rng.standard_normal(3000)
     y = 1e-3 + x + 1e-3 * rng.standard_normal(3000)
     X = x[:, None]
-    with warnings.catch_warnings():  # ols/exact: exact for these float64 numbers, which their own rounding
-        warnings.simplefilter("ignore", kernels.AccuracyWarning)  # leaves 4 digits of the data they stand for
+    with warnings.catch_warnings():  # numbers computed in binary are exact as given: the refined answer is
+        warnings.simplefilter("error", kernels.AccuracyWarning)  # their exact one, and no kernel warns
         exact = fit(X, y, kernel="ols/exact")
-    with pytest.warns(kernels.AccuracyWarning):  # `digits` stays the one-pass bound, which is pessimistic here
         r = fit(X, y, kernel=kernel)
-    assert r.refined
+    assert r.refined and r.digits >= kernels.WARN_DIGITS
     assert abs(r.intercept - exact.intercept) <= 1e-14 * abs(exact.intercept)
     assert abs(r.coef[0] - exact.coef[0]) <= 1e-14
 

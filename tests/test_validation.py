@@ -17,6 +17,7 @@ from kernels import (
     UnknownKernelError,
     fit,
 )
+from kernels.backends.exact_rational import exact_lstsq
 from tests.helpers import kernel_params, random_problem
 
 
@@ -160,6 +161,9 @@ def test_a_column_that_differs_in_one_place_is_not_constant():
     X[29_999, 1] = 2.0
     assert fit(X, y, kernel="ols/qr").coef.shape == (2,)
     X[29_999, 1] = np.nextafter(1.0, 2.0)  # one unit in the last place: still not constant, only ill-posed
+    exact = np.array([float(v) for v in exact_lstsq(X, y, True)])
+    np.testing.assert_allclose(fit(X, y, kernel="ols/qr").params, exact, rtol=1e-14)  # exact as given: no warning
+    y = np.array([float(f"{v:.11e}") for v in y])  # y read from 12-digit text: its rounding is amplified ~1e16
     with pytest.warns(kernels.AccuracyWarning):
         fit(X, y, kernel="ols/qr")
 
