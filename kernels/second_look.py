@@ -1,50 +1,104 @@
-"""What fit() does before it warns that an OLS result may have fewer than WARN_DIGITS correct digits.
+"""What fit() adds to an OLS result's `digits`: a check of the library references, and a second look before
+it warns that a result may have fewer than WARN_DIGITS correct digits.
 
 A kernel's `digits` is a bound that assumes every input value carries one rounding of the data it stands for
-(values read from decimal text do). Two looks, only on the way to a warning, each a sound bound of its own,
-so the larger is kept:
+(values read from decimal text do). A reference (a library) gives no bound at all: its result is checked
+against one of this project's kernels, the cheapest sound one (ols/numba-parallel: about one read of the data;
+ols/qr where numba is missing). On the way to a warning, and only then, two more looks, each a sound bound of
+its own, so the largest is kept:
 
 1. The input's provenance (numerics.error_bounds.rounded_input): values with no shorter decimal form and
    integers are exact as given; then the kernel's bound without the input's rounding
    (FitResult.digits_as_given) holds.
-2. A second opinion: the result's agreement with ols/qr plus qr's own bound (backends.qr_householder.vouch),
-   one ols/qr: a-posteriori, where the kernel's a-priori bound (the normal equations' cond² worst case, a
-   float32 conversion assumed to round every value) is pessimistic.
+2. A second opinion from ols/qr: the result's disagreement with qr plus qr's own bound, a-posteriori, where the
+   kernel's a-priori bound is the worst case (the normal equations' cond², a float32 conversion assumed to
+   round every value).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .contract import FitResult
-from .errors import KernelError, SingularDesignError
-from .numerics.error_bounds import rounded_input
+from .contract import FitResult, Options
+from .errors import KernelError, RangeError, SingularDesignError
+from .numerics.error_bounds import ZERO_BELOW, param_scales, rounded_input
+from .numerics.scaling import exponents, rescaled, unscale
+from .registry import REGISTRY
 
 SELF_CHECKED = ("ols/qr", "ols/exact")  # their bound is the second opinion's own
+CHECKERS = ("ols/numba-parallel", "ols/qr")  # the references' check: the first registered
 
 
-def vouched(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) -> None:
-    """result.digits, .digits_as_given and .cond for a result without them (the library references):
-    its agreement with ols/qr (leaves them None where no check is possible)."""
+def opinion(name: str, X: np.ndarray, y: np.ndarray, fit_intercept: bool) -> FitResult:
+    """The kernel's fit of validated in-memory X, y (in other units, by powers of two, where its squares would
+    over- or underflow)."""
+    k, o = REGISTRY[name], Options()
     try:
-        from .backends.qr_householder import vouch
-        result.digits, result.digits_as_given, result.cond = vouch(X, y, fit_intercept, result)
-    except SingularDesignError:
-        result.digits, result.digits_as_given, result.cond = 0.0, 0.0, float("inf")
-    except (ImportError, KernelError):
-        pass  # no check possible here (numba missing, or the check's own limits): no claim either way
+        return k.solve(k.prepare(X, y, o), fit_intercept, o)
+    except RangeError:
+        Xs, ys, ex, ey = rescaled(X, y)
+        return unscale(k.solve(k.prepare(Xs, ys, o), fit_intercept, o), ex, ey, name)
+
+
+def agreement(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult,
+              ref: FitResult) -> tuple[float, float]:
+    """(digits, digits_as_given) of `result` from its disagreement with `ref` and ref's own bound.
+
+    |p - p*| ≤ |p - p_ref| + |p_ref - p*| parameter by parameter (each relative to its scale), and
+    |p*| ≥ |p_ref| (1 - q) for q = 10^-ref's digits, so digits = -log10((disagreement + q) / (1 - q)), for
+    rounded input and for input exact as given.
+    """
+    p = np.asarray(result.params if fit_intercept else result.coef, dtype=np.float64)
+    pr = np.asarray(ref.params if fit_intercept else ref.coef, dtype=np.float64)
+    ex, ey = exponents(X, y)  # norms of the data brought near 1 first (exactly): no square over- or underflows
+    with np.errstate(over="ignore"):
+        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
+        x_norms = np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
+    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
+    worst = float(np.max(np.abs(p - pr) / np.where(scale > 0, scale, 1.0)))
+
+    def plus(digits: float) -> float:
+        q = 10.0 ** -digits
+        e = (worst + q) / (1.0 - q) if q < 1.0 else math.inf
+        return -math.log10(e) if e > 0 else math.inf
+
+    as_given = ref.digits if ref.digits_as_given is None else ref.digits_as_given
+    return plus(ref.digits), plus(as_given), ref.cond
+
+
+def checked_by(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult,
+               checkers=CHECKERS) -> str | None:
+    """Set result.digits, .digits_as_given and .cond from the first of `checkers` registered here that fits
+    the data; the checker's name, or None where none could (then no claim either way)."""
+    for name in checkers:
+        if name not in REGISTRY:
+            continue
+        try:
+            ref = opinion(name, X, y, fit_intercept)
+        except SingularDesignError:
+            if name == "ols/qr":  # qr refuses only a design singular to working precision
+                result.digits, result.digits_as_given, result.cond = 0.0, 0.0, math.inf
+                return name
+            continue  # the normal equations give up sooner: ask qr
+        except KernelError:
+            continue
+        if ref.digits is None:
+            continue
+        result.digits, result.digits_as_given, result.cond = agreement(X, y, fit_intercept, result, ref)
+        return name
+    return None
 
 
 def second_look(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult, *, warn_below: float,
-                checked: bool) -> float:
-    """The digits to report for an in-memory result whose own bound is below warn_below; checked: the result
-    has had its second opinion already (a reference vouched for by ols/qr)."""
+                checked_by_qr: bool) -> float:
+    """The digits to report for an in-memory result whose own bound is below warn_below."""
     exact_input = not rounded_input(X, y)
     digits = result.digits
     if exact_input and result.digits_as_given is not None:
         digits = max(digits, result.digits_as_given)
-    if digits < warn_below and not checked and result.kernel not in SELF_CHECKED:
-        opinion = FitResult(intercept=result.intercept, coef=result.coef, kernel=result.kernel)
-        vouched(X, y, fit_intercept, opinion)
-        if opinion.digits is not None:
-            digits = max(digits, opinion.digits_as_given if exact_input else opinion.digits)
+    if digits < warn_below and not checked_by_qr and result.kernel not in SELF_CHECKED:
+        second = FitResult(intercept=result.intercept, coef=result.coef, kernel=result.kernel)
+        if checked_by(X, y, fit_intercept, second, ("ols/qr",)) and second.digits is not None:
+            digits = max(digits, second.digits_as_given if exact_input else second.digits)
     return digits

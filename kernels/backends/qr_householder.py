@@ -32,10 +32,9 @@ from numba import njit, prange
 from ..contract import FitResult, Options
 from ..errors import RangeError, SingularDesignError, UnderflowError
 from ..numerics.double_double import dd_add, dot2, two_prod, two_sum
-from ..numerics.error_bounds import U64, ZERO_BELOW, digits_of, forward_error, gamma, param_scales
+from ..numerics.error_bounds import U64, digits_of, forward_error, gamma, param_scales
 from ..numerics.iterative_refinement import Refinement, refine
 from ..numerics.normal_equations import TINY
-from ..numerics.scaling import exponents, rescaled, unscale
 from ..registry import register
 from ..threads import numba_threads
 from .exact_rational import _bareiss_solve
@@ -349,36 +348,3 @@ def ols(data, fit_intercept: bool, opts: Options) -> FitResult:
     """Householder TSQR of [1, X - K, y - K_y], refined to convergence in double-double: O(n p²)."""
     X, y = data
     return qr_solve(X, y, fit_intercept)
-
-
-def vouch(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult) -> tuple[float, float, float]:
-    """(digits, digits_as_given, cond) for a result: its agreement with ols/qr, with qr's own bound added.
-
-    |p - p*| ≤ |p - p_qr| + |p_qr - p*| parameter by parameter (each relative to its scale), so the result's
-    error is at most the worst disagreement plus qr's bound: digits = -log10((10^-agreement + q) / (1 - q)),
-    q = 10^-qr's digits (the division: the scales are qr's parameters, not the exact ones), with qr's digits
-    for rounded input and for input exact as given. Costs one ols/qr.
-    """
-    X, y = np.ascontiguousarray(X, dtype=np.float64), np.ascontiguousarray(y, dtype=np.float64)
-    try:
-        ref = qr_solve(X, y, fit_intercept)
-    except RangeError:
-        Xs, ys, ex, ey = rescaled(X, y)
-        ref = unscale(qr_solve(Xs, ys, fit_intercept), ex, ey, "ols/qr")
-    p = result.params if fit_intercept else result.coef
-    pr = ref.params if fit_intercept else ref.coef
-    ex, ey = exponents(X, y)  # norms of the data brought near 1 first (exactly): no square over- or underflows
-    with np.errstate(over="ignore"):
-        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
-        x_norms = np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
-    scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
-    scale = np.where(scale > 0, scale, 1.0)
-    worst = float(np.max(np.abs(np.asarray(p, dtype=np.float64) - pr) / scale))
-
-    def plus(digits: float) -> float:  # and |p*| >= |p_qr| (1 - 10^-digits): the scale's own error
-        q = 10.0 ** -digits
-        e = (worst + q) / (1.0 - q) if q < 1.0 else math.inf
-        return -math.log10(e) if e > 0 else math.inf
-
-    as_given = ref.digits if ref.digits_as_given is None else ref.digits_as_given
-    return plus(ref.digits), plus(as_given), ref.cond
