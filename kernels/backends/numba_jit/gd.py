@@ -11,6 +11,7 @@ from ...numerics.iterative import LossTracker, initial_params
 from ...registry import register
 from ...validation import check_moments, check_rank, check_values
 from .comoments import comoments
+from .gd_first_epoch import check_first_epoch, first_epoch_parallel, first_epoch_serial
 from .settings import BOTH, REASSOC, bands
 
 # --- full-batch gradient descent: loss and gradient fused in one pass an epoch ---------------------
@@ -84,7 +85,7 @@ def _gd_epoch_parallel(X, x, y, b, w, gw, nparts):
     return tot[0], tot[1]
 
 
-def _gd(name: str, epoch, parallel: bool):
+def _gd(name: str, epoch, first_epoch, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         n = X.shape[0]
@@ -94,15 +95,22 @@ def _gd(name: str, epoch, parallel: bool):
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         gw = np.empty_like(w)
         tr = LossTracker(opts, name)
-        while True:
+        if X.dtype == np.float64:  # fit leaves float64 input's checks (values, rank) to the first epoch
+            sse, gb, stats = (first_epoch if nparts > 1 else first_epoch_serial)(X, x, y, b, w, gw, nparts)
+            check_first_epoch(name, X, y, fit_intercept, sse, gb, gw, stats)
+        else:
             sse, gb = run(X, x, y, b, w, gw, nparts)
+        while True:
             if tr.record(sse / n):
                 break
             w -= (2.0 * opts.learning_rate / n) * gw
             if fit_intercept:
                 b -= 2.0 * opts.learning_rate * gb / n
+            sse, gb = run(X, x, y, b, w, gw, nparts)
         return tr.result(b, w)
-    solve.__doc__ = "Full-batch gradient descent, loss and gradient fused in one pass an epoch, no temporaries."
+    solve.__doc__ = ("Full-batch gradient descent, loss and gradient fused in one pass an epoch, no temporaries; "
+                     "O(n d) an epoch. On float64 input the first epoch also forms what fit's checks need "
+                     "(gd_first_epoch.py): no separate scan of clean input.")
     return solve
 
 
@@ -111,12 +119,13 @@ def centred_gram(X, y):
     return comoments(X, y, parallel=True)[1][:-1, :-1]
 
 
-register("gd", "numba", dtypes=BOTH, gram=centred_gram,
+# gram: fit's rank check of input converted to float32 (dtype="float32"), which the kernel does not check
+register("gd", "numba", dtypes=BOTH, gram=centred_gram, checks_values=True,
          description="loss and gradient fused into one compiled pass an epoch")(
-    _gd("gd/numba", _gd_epoch_serial, parallel=False))
-register("gd", "numba-parallel", dtypes=BOTH, gram=centred_gram,
+    _gd("gd/numba", _gd_epoch_serial, first_epoch_serial, parallel=False))
+register("gd", "numba-parallel", dtypes=BOTH, gram=centred_gram, checks_values=True,
          description="the fused pass split across every core (prange), partial gradients summed")(
-    _gd("gd/numba-parallel", _gd_epoch_parallel, parallel=True))
+    _gd("gd/numba-parallel", _gd_epoch_parallel, first_epoch_parallel, parallel=True))
 
 
 # --- gradient descent from sufficient statistics: one pass, then O(d²) an epoch ----------------------
