@@ -18,13 +18,17 @@ from .settings import BOTH, REASSOC, bands
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _gd_band_d1(x, y, b, w, s, e):
-    """Σr², Σr, Σr·x over rows s:e with r = b + w x - y, one vectorised pass."""
+    """Σr², Σr, Σr·x over rows s:e with r = b + w x - y, one vectorised pass.
+
+    The loop indexes slices from 0 (WRAPAROUND_NOTE in settings.py): indexed from s, it compiled to gathers."""
+    xs = x[s:e]
+    ys = y[s:e]
     sse = 0.0
     gb = 0.0
     gw = 0.0
-    for i in range(s, e):
-        xi = x[i]
-        r = b + w * xi - y[i]
+    for i in range(xs.shape[0]):
+        xi = xs[i]
+        r = b + w * xi - ys[i]
         sse += r * r
         gb += r
         gw += r * xi
@@ -40,17 +44,19 @@ def _gd_band(X, y, b, w, gw, s, e):
     that gw overlaps X, and the threads' rows of partials share cache lines; with two threads that made the
     pass about 2x slower at d = 10-30 (docs/performance.md)."""
     d = X.shape[1]
+    Xs = X[s:e]  # indexed from 0, as _gd_band_d1's slices
+    ys = y[s:e]
     g = np.zeros(d)
     sse = 0.0
     gb = 0.0
-    for i in range(s, e):
-        r = b - y[i]
+    for i in range(ys.shape[0]):
+        r = b - ys[i]
         for j in range(d):
-            r += w[j] * X[i, j]
+            r += w[j] * Xs[i, j]
         sse += r * r
         gb += r
         for j in range(d):
-            g[j] += r * X[i, j]
+            g[j] += r * Xs[i, j]
     for j in range(d):
         gw[j] = g[j]
     return sse, gb

@@ -26,14 +26,16 @@ from .settings import BLOCK, PILOT, REASSOC
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _first_band_d1(x, y, b, w, s, e, x0, y0):
     """_gd_band_d1's sums over rows s:e, and Σ|x - x0|, Σ|y - y0| (zero exactly for a constant column)."""
+    xs = x[s:e]  # indexed from 0 (WRAPAROUND_NOTE in settings.py)
+    ys = y[s:e]
     sse = 0.0
     gb = 0.0
     gw = 0.0
     sx = 0.0
     sy = 0.0
-    for i in range(s, e):
-        xi = x[i]
-        yi = y[i]
+    for i in range(xs.shape[0]):
+        xi = xs[i]
+        yi = ys[i]
         r = b + w * xi - yi
         sse += r * r
         gb += r
@@ -47,14 +49,16 @@ def _first_band_d1(x, y, b, w, s, e, x0, y0):
 def _gd_rows(X, y, b, w, g, s, e, sse, gb):
     """_gd_band's loop over rows s:e, its sums carried in (sse, gb, g): block by block, the same sums."""
     d = X.shape[1]
-    for i in range(s, e):
-        r = b - y[i]
+    Xs = X[s:e]  # indexed from 0, as _gd_band's slices
+    ys = y[s:e]
+    for i in range(ys.shape[0]):
+        r = b - ys[i]
         for j in range(d):
-            r += w[j] * X[i, j]
+            r += w[j] * Xs[i, j]
         sse += r * r
         gb += r
         for j in range(d):
-            g[j] += r * X[i, j]
+            g[j] += r * Xs[i, j]
     return sse, gb
 
 
