@@ -12,64 +12,19 @@ from ...registry import register
 from ...validation import check_moments, check_rank, check_values
 from .comoments import comoments
 from .gd_first_epoch import check_first_epoch, first_epoch_parallel, first_epoch_serial
-from .settings import BOTH, REASSOC, bands
+from .gd_rows import gd_band, gd_band_d1
+from .settings import BOTH, bands
 
 # --- full-batch gradient descent: loss and gradient fused in one pass an epoch ---------------------
-
-@njit(cache=True, nogil=True, fastmath=REASSOC)
-def _gd_band_d1(x, y, b, w, s, e):
-    """Σr², Σr, Σr·x over rows s:e with r = b + w x - y, one vectorised pass.
-
-    The loop indexes slices from 0 (WRAPAROUND_NOTE in settings.py): indexed from s, it compiled to gathers."""
-    xs = x[s:e]
-    ys = y[s:e]
-    sse = 0.0
-    gb = 0.0
-    gw = 0.0
-    for i in range(xs.shape[0]):
-        xi = xs[i]
-        r = b + w * xi - ys[i]
-        sse += r * r
-        gb += r
-        gw += r * xi
-    return sse, gb, gw
-
-
-@njit(cache=True, nogil=True, fastmath=REASSOC)
-def _gd_band(X, y, b, w, gw, s, e):
-    """Σr², Σr over rows s:e, and Σr·x into gw, with r = b + X w - y: one pass.
-
-    The gradient is summed in a local array and written to gw once: summed straight into gw (a row of the
-    threads' shared partials array) it went through memory every row, since the compiler cannot rule out
-    that gw overlaps X, and the threads' rows of partials share cache lines; with two threads that made the
-    pass about 2x slower at d = 10-30 (docs/performance.md)."""
-    d = X.shape[1]
-    Xs = X[s:e]  # indexed from 0, as _gd_band_d1's slices
-    ys = y[s:e]
-    g = np.zeros(d)
-    sse = 0.0
-    gb = 0.0
-    for i in range(ys.shape[0]):
-        r = b - ys[i]
-        for j in range(d):
-            r += w[j] * Xs[i, j]
-        sse += r * r
-        gb += r
-        for j in range(d):
-            g[j] += r * Xs[i, j]
-    for j in range(d):
-        gw[j] = g[j]
-    return sse, gb
-
 
 @njit(cache=True, nogil=True)
 def _gd_epoch_serial(X, x, y, b, w, gw, nparts):
     gw[:] = 0.0
     if X.shape[1] == 1:
-        sse, gb, g = _gd_band_d1(x, y, b, w[0], 0, y.shape[0])
+        sse, gb, g = gd_band_d1(x, y, b, w[0], 0, y.shape[0])
         gw[0] = g
         return sse, gb
-    return _gd_band(X, y, b, w, gw, 0, y.shape[0])
+    return gd_band(X, y, b, w, gw, 0, y.shape[0])
 
 
 @njit(cache=True, parallel=True)
@@ -80,10 +35,10 @@ def _gd_epoch_parallel(X, x, y, b, w, gw, nparts):
         s, e = t * n // nparts, (t + 1) * n // nparts
         part = parts[t]
         if d == 1:
-            sse, gb, g = _gd_band_d1(x, y, b, w[0], s, e)
+            sse, gb, g = gd_band_d1(x, y, b, w[0], s, e)
             part[2] = g
         else:
-            sse, gb = _gd_band(X, y, b, w, part[2:], s, e)
+            sse, gb = gd_band(X, y, b, w, part[2:], s, e)
         part[0] = sse
         part[1] = gb
     tot = parts.sum(axis=0)

@@ -20,12 +20,13 @@ from ...errors import SingularDesignError
 from ...numerics.comoment_merge import merge_bands, merge_into
 from ...validation import TINY, check_moments, check_rank, check_values
 from .block_products import shifted_block, transpose_buffer
+from .gd_rows import gd_rows
 from .settings import BLOCK, PILOT, REASSOC
 
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _first_band_d1(x, y, b, w, s, e, x0, y0):
-    """_gd_band_d1's sums over rows s:e, and Σ|x - x0|, Σ|y - y0| (zero exactly for a constant column)."""
+    """gd_band_d1's sums over rows s:e, and Σ|x - x0|, Σ|y - y0| (zero exactly for a constant column)."""
     xs = x[s:e]  # indexed from 0 (WRAPAROUND_NOTE in settings.py)
     ys = y[s:e]
     sse = 0.0
@@ -45,26 +46,9 @@ def _first_band_d1(x, y, b, w, s, e, x0, y0):
     return sse, gb, gw, sx, sy
 
 
-@njit(cache=True, nogil=True, fastmath=REASSOC, inline="always")
-def _gd_rows(X, y, b, w, g, s, e, sse, gb):
-    """_gd_band's loop over rows s:e, its sums carried in (sse, gb, g): block by block, the same sums."""
-    d = X.shape[1]
-    Xs = X[s:e]  # indexed from 0, as _gd_band's slices
-    ys = y[s:e]
-    for i in range(ys.shape[0]):
-        r = b - ys[i]
-        for j in range(d):
-            r += w[j] * Xs[i, j]
-        sse += r * r
-        gb += r
-        for j in range(d):
-            g[j] += r * Xs[i, j]
-    return sse, gb
-
-
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _first_band(X, y, b, w, gw, s, e, K0, off, M):
-    """_gd_band over rows s:e (Σr², Σr returned, Σr·x into gw) and, on the same blocks while they are in
+    """gd_band over rows s:e (Σr², Σr returned, Σr·x into gw) and, on the same blocks while they are in
     cache, comoments._comoments_band's pilot K0, mean - K0 in off and centred co-moments (lower) in M;
     returns (count, Σr², Σr)."""
     d = X.shape[1]
@@ -86,7 +70,7 @@ def _first_band(X, y, b, w, gw, s, e, K0, off, M):
         for bs in range(s, e, BLOCK):
             be = min(bs + BLOCK, e)
             nb = float(be - bs)
-            sse, gb = _gd_rows(X, y, b, w, g, bs, be, sse, gb)
+            sse, gb = gd_rows(X, y, b, w, g, bs, be, sse, gb)
             shifted_block(X, y, bs, be, K, S, SS, ZT)
             for j in range(p):
                 for k in range(j + 1):
