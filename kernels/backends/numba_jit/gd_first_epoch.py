@@ -7,7 +7,8 @@ read once for both, not scanned first (Kernel.checks_values):
   each block of rows summed while it is in cache, just after the gradient has read it.
 A non-finite value makes the loss non-finite; a constant, all-zero or tiny column shows in Σ|x - x₀| or its
 co-moment; dependent columns in the co-moments (check_rank). Only then does fit's scan run, so every error
-is the scan's, word for word; clean input costs O(d) (d = 1) or O(d³) (d > 1) more.
+is the scan's, word for word. Clean input costs no extra read: two more sums a row (d = 1), or the
+co-moments' O(d²) arithmetic a row in the first epoch and an O(d³) check after it (d > 1).
 """
 from __future__ import annotations
 
