@@ -20,18 +20,24 @@ REASSOC = {"reassoc", "contract"}  # sums may be reordered (vectorised): only th
 BLOCK_ROWS = 2048  # rows per block: X's block and y's block are read one after the other
 
 
+# The loops index slices from 0: `for i in range(s, e): a[i]` keeps numba's negative-index wraparound per
+# element, which LLVM vectorised with gathers on an AVX-512 host, 2-6x slower than the contiguous loads a read
+# is (kernels/backends/numba_jit/settings.py, WRAPAROUND_NOTE).
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _sum(a, s, e):
+    a = a[s:e]
     t = 0.0
-    for i in range(s, e):
+    for i in range(a.shape[0]):
         t += a[i]
     return t
 
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _sum_zip(a, b, s, e):
+    a = a[s:e]
+    b = b[s:e]
     t = 0.0
-    for i in range(s, e):
+    for i in range(a.shape[0]):
         t += a[i] + b[i]
     return t
 

@@ -1,6 +1,6 @@
 """Every fast CPU kernel's time as a multiple of the read floor, measured side by side in one process.
 
-    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide [D ...]] [--refs] [--refined]
+    python scripts/cpu_ratios.py [--sizes 1e6 1e7] [--rounds 9] [--wide [D ...]] [--gd-d D ...] [--refs] [--refined]
 
 Each round times every entry once, in a fresh random order (BLAS and OpenMP threads spin for a while after
 a call, slowing whatever runs next on a small machine), so load from elsewhere hits all of them alike;
@@ -82,10 +82,14 @@ def main() -> None:
     ap.add_argument("--refined", action="store_true",
                     help="also a problem the one-pass OLS refines (a second pass), at each size and, with --wide, "
                          "a collinear d = 100 one")
+    ap.add_argument("--gd-d", type=int, nargs="*", default=[], metavar="D",
+                    help="also the streaming gd kernels per epoch with D features at each size")
     args = ap.parse_args()
     print("threads:", thread_info())
     for n in map(int, args.sizes):
         _narrow(n, args)
+        for d in args.gd_d:
+            _gd_wide(n, d, args)
     for d in (args.wide or [100]) if args.wide is not None else []:
         _wide(d, args)
 
@@ -122,6 +126,18 @@ def _narrow(n: int, args) -> None:
     if args.refs:
         print(f"  sklearn / ols/numba-parallel: {res['ols/sklearn'][0] / best:.0f}x; "
               f"statsmodels / ols/numba-parallel: {res['ols/statsmodels'][0] / best:.0f}x")
+
+
+def _gd_wide(n: int, d: int, args) -> None:
+    """n rows, d features: the streaming gd kernels per epoch against the floor."""
+    X, y = _data(n, d)
+    e = args.gd_epochs
+    entries = {"floor": lambda: read_once(X, y),
+               f"gd/numba-parallel ({e} epochs)": _solve("gd/numba-parallel", X, y, epochs=e, learning_rate=0.1),
+               f"gd/numba ({e} epochs)": _solve("gd/numba", X, y, epochs=e, learning_rate=0.1)}
+    res = measure(entries, args.rounds)
+    table(f"n = {n:.0e}, d = {d}, float64 ({args.rounds} rounds; gd rows are per epoch)", res,
+          per={k: e + 1 for k in entries if "epochs" in k})
 
 
 def _wide(d: int, args) -> None:

@@ -42,7 +42,7 @@ def _same_error(name: str, X, y, fit_intercept: bool = True) -> str:
 
 
 def test_some_kernels_fold_the_checks():
-    assert {"ols/numba", "ols/numba-parallel", "gd/numba-gram"} <= set(FOLDED)
+    assert {"ols/numba", "ols/numba-parallel", "gd/numba-gram", "gd/numba", "gd/numba-parallel"} <= set(FOLDED)
 
 
 @pytest.mark.parametrize("name", FOLDED)
@@ -87,10 +87,63 @@ def test_repeated_columns_are_named_as_today(name, fit_intercept):
     assert msg.startswith("columns 1 and 3 are identical")
 
 
-def test_a_tiny_column_is_refused_by_gradient_descent_as_today():
+@pytest.mark.parametrize("name", [n for n in FOLDED if n.startswith("gd/")])
+def test_a_tiny_column_is_refused_by_gradient_descent_as_today(name):
     X, y = _data(2)
     X[:, 0] = 1e-160 * (X[:, 0] - 5.0)
-    assert "varies by only about" in _same_error("gd/numba-gram", X, y)
+    assert "varies by only about" in _same_error(name, X, y)
+
+
+# gd/numba and gd/numba-parallel derive the checks from their first epoch, with a loop of its own for d = 1
+STREAMING = [n for n in FOLDED if n in ("gd/numba", "gd/numba-parallel")]
+
+
+@pytest.mark.parametrize("name", STREAMING)
+@pytest.mark.parametrize("d", [1, 3])
+@pytest.mark.parametrize("at", ["first", "middle", "last"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_gd_finds_a_non_finite_value_anywhere_as_the_scan_does(name, d, at, value):
+    X, y = _data(d)
+    i = {"first": 0, "middle": N // 2, "last": N - 1}[at]
+    X[i, d - 1] = value
+    assert f"row {i}, column {d - 1}" in _same_error(name, X, y)
+    X, y = _data(d)
+    y[i] = value
+    assert f"at row {i}" in _same_error(name, X, y, fit_intercept=False)
+
+
+@pytest.mark.parametrize("name", STREAMING)
+def test_gd_with_one_feature_names_constant_zero_and_tiny_columns_as_the_scan_does(name):
+    X, y = _data(1)
+    X[:, 0] = 1 / 3
+    assert _same_error(name, X, y).startswith("column 0 is constant (every value is 0.3333333333333333)")
+    X[:, 0] = 0.0
+    assert _same_error(name, X, y, fit_intercept=False) == "column 0 is all zeros; its coefficient is not determined"
+    X, y = _data(1)
+    X[:, 0] = 1e-160 * (X[:, 0] - 5.0)
+    assert "column 0 of X varies by only about" in _same_error(name, X, y)
+    X, y = _data(1)
+    y = 1e-160 * (y - y.mean())
+    assert "y varies by only about" in _same_error(name, X, y)
+    X[:, 0] = 2.5  # constant without an intercept: a valid fit, the scan passes it and so does the kernel
+    r = fit(X, _data(1)[1], kernel=name, fit_intercept=False, **_opts(name))
+    assert r.intercept == 0.0 and np.isfinite(r.coef[0])
+
+
+@pytest.mark.parametrize("name", STREAMING)
+def test_gd_refuses_dependent_columns_from_its_first_epochs_comoments(name, monkeypatch):
+    from kernels.backends.numba_jit import gd_first_epoch
+    grams = []
+    check = gd_first_epoch.check_rank
+    monkeypatch.setattr(gd_first_epoch, "check_rank",
+                        lambda *a, gram=None: grams.append(gram) or check(*a, gram=gram))
+    X, y = _data(3)
+    fit(X, y, kernel=name, **_opts(name))
+    C = np.cov(X, rowvar=False, bias=True) * N  # the centred XᵀX, two passes in NumPy
+    assert np.allclose(np.tril(grams[0]), np.tril(C), rtol=1e-12, atol=0)
+    X[:, 2] = X[:, 0] - 0.5 * X[:, 1]  # dependent, not identical: the scan passes it, the rank check does not
+    with pytest.raises(SingularDesignError, match=f"{name}: the design matrix is singular to working precision"):
+        fit(X, y, kernel=name, **_opts(name))
 
 
 @pytest.mark.parametrize("name", FOLDED)
@@ -138,9 +191,11 @@ def test_the_rank_check_takes_the_backends_gram_and_still_refuses_dependent_colu
     check = kernels.check_rank
     monkeypatch.setattr(kernels, "check_rank", lambda *a, gram=None: grams.append(gram) or check(*a, gram=gram))
     X, y = _data(3)
-    fit(X, y, kernel=name, **_opts(name))
+    # a kernel that checks float64 input itself leaves fit the check of input it converts to float32
+    opts = {**_opts(name), "dtype": "float32"} if REGISTRY[name].checks_values else _opts(name)
+    fit(X, y, kernel=name, **opts)
     C = np.cov(X, rowvar=False, bias=True) * N  # the centred XᵀX, two passes in NumPy
     assert np.allclose(np.tril(grams[0]), np.tril(C), rtol=1e-12, atol=0)
     X[:, 2] = X[:, 0] - 0.5 * X[:, 1]  # dependent, not identical: the scan passes it, the rank check does not
     with pytest.raises(SingularDesignError, match="singular to working precision"):
-        fit(X, y, kernel=name, **_opts(name))
+        fit(X, y, kernel=name, **opts)

@@ -16,7 +16,8 @@ from benchmarks.accuracy_experiments import condition_number
 from benchmarks.floors import read_once
 from kernels import REGISTRY, fit, threads
 from kernels.backends.numba_jit import comoments as nb_comoments
-from kernels.backends.numba_jit import gd as nb_gd
+from kernels.backends.numba_jit import gd_first_epoch as nb_gd_first
+from kernels.backends.numba_jit import gd_rows as nb_gd
 from kernels.backends.numba_jit.settings import BLOCK
 from kernels.errors import DivergenceError, InputError
 from tests.helpers import random_problem, tolerance
@@ -186,15 +187,32 @@ def test_no_refinement_pass_on_well_posed_data(kernel):
 
 def test_d1_loops_are_vectorised():
     """The d = 1 inner loops must compile to packed (SIMD) arithmetic, or they fall to ~2x the floor."""
-    from numba import njit
     x = np.ones(10)
     for fn, args in ((nb_comoments._shifted_sums_d1, (x, x, 0, 10, 0.0, 0.0)),
-                     (nb_gd._gd_band_d1, (x, x, 0.0, 1.0, 0, 10))):
-        opts = {k: v for k, v in fn.targetoptions.items() if k != "nopython"}
-        fresh = njit(**opts, cache=False)(fn.py_func)  # cached code cannot be inspected
-        fresh(*args)
-        asm = fresh.inspect_asm(fresh.signatures[0])
+                     (nb_gd.gd_band_d1, (x, x, 0.0, 1.0, 0, 10))):
+        asm = _fresh_asm(fn, args)
         assert re.search(r"v(fmadd|fmsub|fnmadd|mul|add|sub)\w*pd\s+%[yz]mm", asm), fn.__name__
+
+
+def _fresh_asm(fn, args) -> str:
+    from numba import njit
+    opts = {k: v for k, v in fn.targetoptions.items() if k not in ("nopython", "inline")}
+    fresh = njit(**opts, cache=False)(fn.py_func)  # cached code cannot be inspected
+    fresh(*args)
+    return fresh.inspect_asm(fresh.signatures[0])
+
+
+def test_streaming_loops_read_contiguously():
+    """The d = 1 gd loops and the read floor load x and y as contiguous vectors: indexed from a run-time start (not
+    a slice from 0), numba's wraparound check made LLVM gather them, element by element, on an AVX-512 host.
+    (For d > 1, gd_rows's four-row groups may gather across rows from cache lines already loaded: that is
+    the SLP vectoriser's choice, and measured faster.)"""
+    from benchmarks import floors
+    x = np.ones(64)
+    for fn, args in ((nb_gd.gd_band_d1, (x, x, 0.0, 1.0, 1, 60)),
+                     (nb_gd_first._first_band_d1, (x, x, 0.0, 1.0, 1, 60, 1.0, 1.0)),
+                     (floors._sum_zip, (x, x, 1, 60)), (floors._sum, (x, 1, 60))):
+        assert "gather" not in _fresh_asm(fn, args), fn.__name__
 
 
 # --- gradient descent ----------------------------------------------------------------------------

@@ -11,58 +11,20 @@ from ...numerics.iterative import LossTracker, initial_params
 from ...registry import register
 from ...validation import check_moments, check_rank, check_values
 from .comoments import comoments
-from .settings import BOTH, REASSOC, bands
+from .gd_first_epoch import check_first_epoch, first_epoch_parallel, first_epoch_serial
+from .gd_rows import gd_band, gd_band_d1
+from .settings import BOTH, bands
 
 # --- full-batch gradient descent: loss and gradient fused in one pass an epoch ---------------------
-
-@njit(cache=True, nogil=True, fastmath=REASSOC)
-def _gd_band_d1(x, y, b, w, s, e):
-    """Σr², Σr, Σr·x over rows s:e with r = b + w x - y, one vectorised pass."""
-    sse = 0.0
-    gb = 0.0
-    gw = 0.0
-    for i in range(s, e):
-        xi = x[i]
-        r = b + w * xi - y[i]
-        sse += r * r
-        gb += r
-        gw += r * xi
-    return sse, gb, gw
-
-
-@njit(cache=True, nogil=True, fastmath=REASSOC)
-def _gd_band(X, y, b, w, gw, s, e):
-    """Σr², Σr over rows s:e, and Σr·x into gw, with r = b + X w - y: one pass.
-
-    The gradient is summed in a local array and written to gw once: summed straight into gw (a row of the
-    threads' shared partials array) it went through memory every row, since the compiler cannot rule out
-    that gw overlaps X, and the threads' rows of partials share cache lines; with two threads that made the
-    pass about 2x slower at d = 10-30 (docs/performance.md)."""
-    d = X.shape[1]
-    g = np.zeros(d)
-    sse = 0.0
-    gb = 0.0
-    for i in range(s, e):
-        r = b - y[i]
-        for j in range(d):
-            r += w[j] * X[i, j]
-        sse += r * r
-        gb += r
-        for j in range(d):
-            g[j] += r * X[i, j]
-    for j in range(d):
-        gw[j] = g[j]
-    return sse, gb
-
 
 @njit(cache=True, nogil=True)
 def _gd_epoch_serial(X, x, y, b, w, gw, nparts):
     gw[:] = 0.0
     if X.shape[1] == 1:
-        sse, gb, g = _gd_band_d1(x, y, b, w[0], 0, y.shape[0])
+        sse, gb, g = gd_band_d1(x, y, b, w[0], 0, y.shape[0])
         gw[0] = g
         return sse, gb
-    return _gd_band(X, y, b, w, gw, 0, y.shape[0])
+    return gd_band(X, y, b, w, gw, 0, y.shape[0])
 
 
 @njit(cache=True, parallel=True)
@@ -73,10 +35,10 @@ def _gd_epoch_parallel(X, x, y, b, w, gw, nparts):
         s, e = t * n // nparts, (t + 1) * n // nparts
         part = parts[t]
         if d == 1:
-            sse, gb, g = _gd_band_d1(x, y, b, w[0], s, e)
+            sse, gb, g = gd_band_d1(x, y, b, w[0], s, e)
             part[2] = g
         else:
-            sse, gb = _gd_band(X, y, b, w, part[2:], s, e)
+            sse, gb = gd_band(X, y, b, w, part[2:], s, e)
         part[0] = sse
         part[1] = gb
     tot = parts.sum(axis=0)
@@ -84,7 +46,7 @@ def _gd_epoch_parallel(X, x, y, b, w, gw, nparts):
     return tot[0], tot[1]
 
 
-def _gd(name: str, epoch, parallel: bool):
+def _gd(name: str, epoch, first_epoch, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
         n = X.shape[0]
@@ -94,15 +56,22 @@ def _gd(name: str, epoch, parallel: bool):
         b, w = initial_params(opts, X.shape[1], fit_intercept)
         gw = np.empty_like(w)
         tr = LossTracker(opts, name)
-        while True:
+        if X.dtype == np.float64:  # fit leaves float64 input's checks (values, rank) to the first epoch
+            sse, gb, stats = (first_epoch if nparts > 1 else first_epoch_serial)(X, x, y, b, w, gw, nparts)
+            check_first_epoch(name, X, y, fit_intercept, sse, gb, gw, stats)
+        else:
             sse, gb = run(X, x, y, b, w, gw, nparts)
+        while True:
             if tr.record(sse / n):
                 break
             w -= (2.0 * opts.learning_rate / n) * gw
             if fit_intercept:
                 b -= 2.0 * opts.learning_rate * gb / n
+            sse, gb = run(X, x, y, b, w, gw, nparts)
         return tr.result(b, w)
-    solve.__doc__ = "Full-batch gradient descent, loss and gradient fused in one pass an epoch, no temporaries."
+    solve.__doc__ = ("Full-batch gradient descent, loss and gradient fused in one pass an epoch, no temporaries; "
+                     "O(n d) an epoch. On float64 input the first epoch also forms what fit's checks need "
+                     "(gd_first_epoch.py): no separate scan of clean input.")
     return solve
 
 
@@ -111,12 +80,13 @@ def centred_gram(X, y):
     return comoments(X, y, parallel=True)[1][:-1, :-1]
 
 
-register("gd", "numba", dtypes=BOTH, gram=centred_gram,
+# gram: fit's rank check of input converted to float32 (dtype="float32"), which the kernel does not check
+register("gd", "numba", dtypes=BOTH, gram=centred_gram, checks_values=True,
          description="loss and gradient fused into one compiled pass an epoch")(
-    _gd("gd/numba", _gd_epoch_serial, parallel=False))
-register("gd", "numba-parallel", dtypes=BOTH, gram=centred_gram,
+    _gd("gd/numba", _gd_epoch_serial, first_epoch_serial, parallel=False))
+register("gd", "numba-parallel", dtypes=BOTH, gram=centred_gram, checks_values=True,
          description="the fused pass split across every core (prange), partial gradients summed")(
-    _gd("gd/numba-parallel", _gd_epoch_parallel, parallel=True))
+    _gd("gd/numba-parallel", _gd_epoch_parallel, first_epoch_parallel, parallel=True))
 
 
 # --- gradient descent from sufficient statistics: one pass, then O(d²) an epoch ----------------------
