@@ -26,9 +26,10 @@ BLOCK_ROWS = 256  # rows a block (d = 100: 200 KB, in L2) while each of its colu
 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _band_d1(x, x0, s, e):
-    tot, dev = 0.0, 0.0
-    for i in range(s, e):
-        v = x[i]
+    xs = x[s:e]  # indexed from 0: from s, numba's wraparound check made the loop gather (WRAPAROUND_NOTE in
+    tot, dev = 0.0, 0.0  # kernels/backends/numba_jit/settings.py)
+    for i in range(xs.shape[0]):
+        v = xs[i]
         tot += v
         dev += abs(v - x0)
     return tot, dev
@@ -43,13 +44,14 @@ def _band(X, x0, s, e, tot, dev):
         tot[j] = 0.0
         dev[j] = 0.0
     for b in range(s, e, BLOCK_ROWS):
-        be = min(b + BLOCK_ROWS, e)
-        m = b + (be - b) // 4 * 4
+        Xb = X[b:min(b + BLOCK_ROWS, e)]  # indexed from 0 (as in _band_d1)
+        mb = Xb.shape[0]
+        m = mb // 4 * 4
         for j in range(d):
             c = x0[j]
             t0, t1, t2, t3, a0, a1, a2, a3 = 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-            for i in range(b, m, 4):  # four chains, so the adds overlap; the same for every column
-                v0, v1, v2, v3 = X[i, j], X[i + 1, j], X[i + 2, j], X[i + 3, j]
+            for i in range(0, m, 4):  # four chains, so the adds overlap; the same for every column
+                v0, v1, v2, v3 = Xb[i, j], Xb[i + 1, j], Xb[i + 2, j], Xb[i + 3, j]
                 t0 += v0
                 t1 += v1
                 t2 += v2
@@ -58,8 +60,8 @@ def _band(X, x0, s, e, tot, dev):
                 a1 += abs(v1 - c)
                 a2 += abs(v2 - c)
                 a3 += abs(v3 - c)
-            for i in range(m, be):
-                v0 = X[i, j]
+            for i in range(m, mb):
+                v0 = Xb[i, j]
                 t0 += v0
                 a0 += abs(v0 - c)
             tot[j] += (t0 + t1) + (t2 + t3)
@@ -71,11 +73,12 @@ def _nonfinite(X, s, e):
     """(count, first flat index or -1) of the non-finite values in rows s:e."""
     d = X.shape[1]
     count, first = 0, -1
-    for i in range(s, e):
+    Xs = X[s:e]
+    for i in range(Xs.shape[0]):
         for j in range(d):
-            if not math.isfinite(X[i, j]):
+            if not math.isfinite(Xs[i, j]):
                 if first < 0:
-                    first = i * d + j
+                    first = (s + i) * d + j
                 count += 1
     return count, first
 

@@ -203,15 +203,19 @@ def _fresh_asm(fn, args) -> str:
 
 
 def test_streaming_loops_read_contiguously():
-    """The d = 1 gd loops and the read floor load x and y as contiguous vectors: indexed from a run-time start (not
+    """The d = 1 OLS and gd loops, fit's input scan and the read floor load x and y as contiguous vectors: indexed
+    from a run-time start (not
     a slice from 0), numba's wraparound check made LLVM gather them, element by element, on an AVX-512 host.
     (For d > 1, gd_rows's four-row groups may gather across rows from cache lines already loaded: that is
     the SLP vectoriser's choice, and measured faster.)"""
     from benchmarks import floors
+    from kernels import validation_scan
     x = np.ones(64)
     for fn, args in ((nb_gd.gd_band_d1, (x, x, 0.0, 1.0, 1, 60)),
                      (nb_gd_first._first_band_d1, (x, x, 0.0, 1.0, 1, 60, 1.0, 1.0)),
-                     (floors._sum_zip, (x, x, 1, 60)), (floors._sum, (x, 1, 60))):
+                     (floors._sum_zip, (x, x, 1, 60)), (floors._sum, (x, 1, 60)),
+                     (nb_comoments._shifted_sums_d1, (x, x, 1, 60, 0.0, 0.0)),
+                     (validation_scan._band_d1, (x, 0.0, 1, 60))):
         assert "gather" not in _fresh_asm(fn, args), fn.__name__
 
 

@@ -21,14 +21,16 @@ HOPELESS_DIGITS = 1.0  # a fit that vouches for fewer digits may have dependent 
 @njit(cache=True, nogil=True, fastmath=REASSOC)
 def _shifted_sums_d1(x, y, s, e, kx, ky):
     """Σdx, Σdy, Σdx², Σdxdy, Σdy² over rows s:e with dx = x - kx, dy = y - ky: one vectorised pass."""
+    xs = x[s:e]  # indexed from 0 (WRAPAROUND_NOTE in settings.py)
+    ys = y[s:e]
     sx = 0.0
     sy = 0.0
     sxx = 0.0
     sxy = 0.0
     syy = 0.0
-    for i in range(s, e):
-        dx = x[i] - kx
-        dy = y[i] - ky
+    for i in range(xs.shape[0]):
+        dx = xs[i] - kx
+        dy = ys[i] - ky
         sx += dx
         sy += dy
         sxx += dx * dx

@@ -26,7 +26,8 @@ def _residual_band(X, y, s, e, bh, bl, beta_h, beta_l, x_mean, out):
     residual's own rounding would leave cond²·u·‖r‖ in the gradient; here both stay at the level of u²."""
     d = X.shape[1]
     out[:, :] = 0.0
-    for i in range(s, e):
+    X, y = X[s:e], y[s:e]  # indexed from 0 (WRAPAROUND_NOTE in settings.py)
+    for i in range(y.shape[0]):
         h, lo = two_sum(float(y[i]), -bh)
         lo -= bl
         for j in range(d):
