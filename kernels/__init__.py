@@ -57,9 +57,10 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     in_memory = isinstance(X, np.ndarray)  # else Dask arrays: the kernel checks the values in its own pass
     if (k.algorithm != "ols" or k.reference) and in_memory and not folds:
         # the own OLS kernels find dependent columns in their own pass; these would return a minimiser quietly
-        fast = k.gram is not None and fit_intercept and X.shape[1] > 1 and X.dtype == y.dtype == np.float64 \
+        gram = k.gram or _any_gram()
+        fast = gram is not None and fit_intercept and X.shape[1] > 1 and X.dtype == y.dtype == np.float64 \
             and X.flags.c_contiguous and y.flags.c_contiguous
-        check_rank(X, fit_intercept, k.name, gram=k.gram(X, y) if fast else None)
+        check_rank(X, fit_intercept, k.name, gram=gram(X, y) if fast else None)
     scaled = None
     if k.algorithm == "ols" and opts.dtype == "float32" and in_memory and beyond_float32(X, y):
         X, y, ex, ey = rescaled(X, y)  # converted as they are, they would overflow float32: other units
@@ -101,6 +102,12 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
             AccuracyWarning, stacklevel=2,
         )
     return result
+
+
+def _any_gram():
+    """A registered kernel's one-pass centred XᵀX (numba's co-moments), for the rank check of a kernel that has
+    none of its own (the library references); None where none is registered (the check then folds a QR)."""
+    return next((k.gram for k in REGISTRY.values() if k.gram is not None and k.device == "cpu"), None)
 
 
 def _finite(intercept, coef) -> bool:

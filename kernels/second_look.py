@@ -27,6 +27,7 @@ from .numerics.scaling import exponents, rescaled, unscale
 from .registry import REGISTRY
 
 SELF_CHECKED = ("ols/qr", "ols/exact")  # their bound is the second opinion's own
+SAFE_SQUARE = 2.0 ** -900  # a sum of squares above this lost nothing to underflow that matters to a scale
 CHECKERS = ("ols/numba-parallel", "ols/qr")  # the references' check: the first registered
 
 
@@ -51,10 +52,7 @@ def agreement(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResu
     """
     p = np.asarray(result.params if fit_intercept else result.coef, dtype=np.float64)
     pr = np.asarray(ref.params if fit_intercept else ref.coef, dtype=np.float64)
-    ex, ey = exponents(X, y)  # norms of the data brought near 1 first (exactly): no square over- or underflows
-    with np.errstate(over="ignore"):
-        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
-        x_norms = np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
+    y_norm, x_norms = _norms(X, y)
     scale = np.maximum(np.abs(pr), ZERO_BELOW * param_scales(X.shape[0], y_norm, x_norms, fit_intercept))
     worst = float(np.max(np.abs(p - pr) / np.where(scale > 0, scale, 1.0)))
 
@@ -65,6 +63,19 @@ def agreement(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResu
 
     as_given = ref.digits if ref.digits_as_given is None else ref.digits_as_given
     return plus(ref.digits), plus(as_given), ref.cond
+
+
+def _norms(X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """(‖y‖, ‖X_j‖ per column): one pass, no n-sized temporary; where a square over- or underflows, again with
+    the data brought near 1 first by powers of two (exact)."""
+    with np.errstate(over="ignore", under="ignore"):
+        yy, xx = float(y @ y), np.einsum("ij,ij->j", X, X)
+    if math.isfinite(yy) and yy > SAFE_SQUARE and np.all(np.isfinite(xx)) and np.all(xx > SAFE_SQUARE):
+        return math.sqrt(yy), np.sqrt(xx)
+    ex, ey = exponents(X, y)
+    with np.errstate(over="ignore"):
+        y_norm = float(np.ldexp(np.linalg.norm(np.ldexp(y, -ey)), ey))
+        return y_norm, np.ldexp(np.linalg.norm(np.ldexp(X, -ex), axis=0), ex)
 
 
 def checked_by(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitResult,
