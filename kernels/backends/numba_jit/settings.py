@@ -8,6 +8,7 @@ REASSOC = {"reassoc", "contract"}
 BLOCK = 2048  # rows per block: a block is summed around one shift, then merged exactly into the total
 PILOT = 64  # rows whose mean shifts the first block of each band
 L1_BYTES = 32 << 10  # the transposed rows of a block whose products are being formed stay within this
+L2_BYTES = 256 << 10  # the shifted rows one dsyrk call reads (wide problems: blas_products.py) stay within this
 MIN_BAND_ROWS = 1 << 14  # rows a thread's band needs before a parallel region pays for waking the threads
 
 
