@@ -147,7 +147,7 @@ def test_one_blas_thread_restores_the_count():
     libs = blas_info()
     assert libs and all("blas" == lib["user_api"] for lib in libs)
     before = [lib["num_threads"] for lib in libs]
-    with one_blas_thread(WIDE_FROM, 2):
+    with one_blas_thread(WIDE_FROM):
         assert all(lib["num_threads"] == 1 for lib in blas_info())
     assert [lib["num_threads"] for lib in blas_info()] == before
 

@@ -41,9 +41,10 @@ def _scipy_blas():
 
 
 @contextlib.contextmanager
-def one_blas_thread(d: int, nparts: int):
-    """BLAS at one thread while wide blocks go to dsyrk: each band (or the serial kernel) is one thread's work,
-    and a multi-threaded dsyrk under numba's threads would oversubscribe the cores."""
+def one_blas_thread(d: int):
+    """SciPy's BLAS at one thread while the blocks of d >= WIDE_FROM features go to dsyrk: each band (or the serial
+    kernel, or a Dask chunk) is one thread's work, and a multi-threaded dsyrk under numba's threads would
+    oversubscribe the cores (OpenBLAS's spinning threads also collapse when another process holds a core)."""
     if d < WIDE_FROM:
         yield
         return

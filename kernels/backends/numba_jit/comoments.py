@@ -1,5 +1,7 @@
 """OLS in one pass: co-moments of block-shifted rows, each block merged exactly into the total (Chan),
-one band of rows per thread; d = 1 has its own vectorised loop. Registers ols/numba and ols/numba-parallel."""
+one band of rows per thread; d = 1 has its own vectorised loop. A block's d x d products are vectorised dot
+products (block_products.py) below WIDE_FROM features and dsyrk at one BLAS thread per band from there
+(blas_products.py). Registers ols/numba and ols/numba-parallel."""
 from __future__ import annotations
 
 import numpy as np
@@ -215,13 +217,14 @@ def chunk_comoments(X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np
         M[0, 0], M[1, 0], M[1, 1] = out[5], out[6], out[7]
         return float(out[0]), out[1:3].copy(), out[3:5].copy(), M
     K0, off, M = np.empty(p), np.empty(p), np.empty((p, p))
-    return float(_comoments_band(X, y, 0, X.shape[0], K0, off, M, dsyrk())), K0, off, M
+    with one_blas_thread(p - 1):
+        return float(_comoments_band(X, y, 0, X.shape[0], K0, off, M, dsyrk())), K0, off, M
 
 
 def raw_moments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> np.ndarray:
     """Lower triangle of [X y]ᵀ[X y] (no centring: for a model without intercept), in float64."""
     nparts = bands(X.shape[0], parallel)
-    with one_blas_thread(X.shape[1], nparts):
+    with one_blas_thread(X.shape[1]):
         return _raw_moments(X, y, nparts, dsyrk())
 
 
@@ -235,7 +238,7 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
     if d == 1:
         x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
         return _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
-    with one_blas_thread(d, nparts):
+    with one_blas_thread(d):
         return _comoments_parallel(X, y, nparts, dsyrk()) if nparts > 1 else _comoments_serial(X, y, dsyrk())
 
 
