@@ -31,24 +31,27 @@ def dsyrk():
 
 
 @functools.cache
-def _scipy_blas():
-    """threadpoolctl's handle on the BLAS dsyrk comes from (SciPy's OpenBLAS), found once."""
+def _blas_libs():
+    """threadpoolctl's handles on the BLAS libraries loaded once dsyrk is (NumPy's and SciPy's OpenBLAS), found
+    once: (every one, the one dsyrk comes from)."""
     from threadpoolctl import ThreadpoolController
     dsyrk()  # loads scipy.linalg.cython_blas, and with it SciPy's BLAS
     libs = ThreadpoolController().select(user_api="blas").lib_controllers
     mine = [lib for lib in libs if "scipy" in lib.filepath and "numpy.libs" not in lib.filepath]
-    return mine or libs
+    return libs, (mine or libs)
 
 
 @contextlib.contextmanager
 def one_blas_thread(d: int):
-    """SciPy's BLAS at one thread while the blocks of d >= WIDE_FROM features go to dsyrk: each band (or the serial
-    kernel, or a Dask chunk) is one thread's work, and a multi-threaded dsyrk under numba's threads would
-    oversubscribe the cores (OpenBLAS's spinning threads also collapse when another process holds a core)."""
-    if d < WIDE_FROM:
+    """The BLAS libraries at one thread for an OLS fit of d >= 2 features: each band (or the serial kernel, or a
+    Dask chunk) runs its blocks' dsyrk on its own thread, and a multi-threaded dsyrk under numba's threads
+    would oversubscribe the cores; the d x d solve that follows gains nothing from a second thread, and
+    OpenBLAS's two threads collapse when another process holds a core (a 100 x 100 eigvalsh took 60-190 ms
+    instead of 0.4 ms on the loaded 2-core VM of docs/performance.md)."""
+    if d < 2:
         yield
         return
-    libs = _scipy_blas()
+    libs = _blas_libs()[0]
     before = [lib.num_threads for lib in libs]
     if all(t == 1 for t in before):
         yield
@@ -64,7 +67,7 @@ def one_blas_thread(d: int):
 
 def blas_info() -> list[dict]:
     """The BLAS library dsyrk comes from, as threadpoolctl sees it: file, version, core type, threads."""
-    return [lib.info() for lib in _scipy_blas()]
+    return [lib.info() for lib in _blas_libs()[1]]
 
 
 @njit(cache=True, nogil=True)

@@ -246,6 +246,10 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
 def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
+        with one_blas_thread(X.shape[1]):
+            return _fit(X, y, fit_intercept, opts)
+
+    def _fit(X, y, fit_intercept: bool, opts: Options):
         if fit_intercept:
             mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:-1], float(mean[-1])
