@@ -1,7 +1,8 @@
 """What every benchmark shares: the profile (sizes), the kernels to run, seeded data, fixed options, skips.
 
 Profiles (environment variable LRBENCH_PROFILE, default "quick"):
-  quick  a few sizes; the whole suite runs in a few minutes on a 2-core machine (what `make report` runs)
+  quick  a few sizes, and d = 100 for OLS at n = 1e6 (near the compute floor); the whole suite runs in a few
+         minutes on a 2-core machine (what `make report` runs)
   full   n from 1e2 to 1e7, d in {1, 10} and d = 100 for OLS at n >= 1e5
   gate   n = 1e5, d = 1, every kernel but the interpreted per-row loops, more samples of shorter runs: the
          performance gate (lrbench/gate.py)
@@ -70,7 +71,7 @@ def _scale_datasets() -> tuple[tuple[int, int], ...]:
 
 
 PROFILES = {
-    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(1, 10), wide=(),
+    "quick": Profile("quick", sizes=(100, 10_000, 1_000_000), features=(1, 10), wide=(100,),
                      memory_sizes=(100_000, 1_000_000), accuracy_rows=2_000, rounds=1, repeat=(1, 5, 1.0),
                      compile_states=("cold",), fit_budget_s=3.0),
     "full": Profile("full", sizes=(100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000), features=(1, 10),

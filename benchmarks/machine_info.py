@@ -107,6 +107,13 @@ def _threads() -> list[tuple[str, str]]:
                          f"{desc}, {info.get('num_threads')} threads{extra}"))
     except ImportError:
         rows.append(("threadpoolctl", "not installed"))
+    try:  # which BLAS core kernel forms the wide OLS blocks: it sets their rounding order (within the bound)
+        from kernels.backends.numba_jit.blas_products import WIDE_FROM, blas_info
+        for info in blas_info():
+            rows.append((f"ols/numba blocks at d >= {WIDE_FROM}: dsyrk from", f"{os.path.basename(info['filepath'])}, "
+                         f"core type {info.get('architecture') or 'unknown'}"))
+    except ImportError:  # numba missing: those kernels are not registered
+        pass
     try:
         import numba
         rows.append(("numba threads", str(numba.config.NUMBA_NUM_THREADS)))

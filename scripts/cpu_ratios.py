@@ -75,9 +75,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=float, nargs="*", default=[1e6, 1e7])
     ap.add_argument("--rounds", type=int, default=9)
-    ap.add_argument("--refs", action="store_true", help="also time sklearn and statsmodels (slow)")
+    ap.add_argument("--refs", action="store_true",
+                    help="also time sklearn and statsmodels (slow); with --wide, ols/sklearnex")
     ap.add_argument("--wide", type=int, nargs="*", metavar="D",
-                    help="also n = 1e6 with D features (100 if none given) against X.T @ X")
+                    help="also n = 1e6 with D features (100 if none given) against the compute floor, X.T @ X "
+                         "and (--refs) ols/sklearnex")
     ap.add_argument("--gd-epochs", type=int, default=20)
     ap.add_argument("--refined", action="store_true",
                     help="also a problem the one-pass OLS refines (a second pass), at each size and, with --wide, "
@@ -86,6 +88,8 @@ def main() -> None:
                     help="also the streaming gd kernels per epoch with D features at each size")
     args = ap.parse_args()
     print("threads:", thread_info())
+    from kernels.backends.numba_jit.blas_products import blas_info
+    print("BLAS the wide OLS blocks call:", blas_info())
     for n in map(int, args.sizes):
         _narrow(n, args)
         for d in args.gd_d:
@@ -140,20 +144,57 @@ def _gd_wide(n: int, d: int, args) -> None:
           per={k: e + 1 for k in entries if "epochs" in k})
 
 
+def _matmul_seconds(N: int = 2_000):
+    """An N x N float64 product by BLAS, as benchmarks/bench_time.py's ComputeFloor times it: (call, flops)."""
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((N, N)), rng.standard_normal((N, N))
+    return (lambda: A @ B), 2.0 * N ** 3
+
+
+def _fit(name: str, X, y):
+    """A user's whole kernels.fit call (input checks, prepare, solve, the accuracy bound)."""
+    import warnings
+
+    import kernels
+
+    def call():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return kernels.fit(X, y, kernel=name)
+    call()
+    return call
+
+
 def _wide(d: int, args) -> None:
-    """n = 1e6 rows, d features: the OLS kernels against X.T @ X (syrk)."""
-    X, y = _data(10**6, d)
+    """n = 1e6 rows, d features: the OLS kernels against the compute floor (n·d(d+1) flops at the rate of a
+    2000 x 2000 matmul, timed in the same rounds), X.T @ X (syrk) and, with --refs, ols/sklearnex (oneDAL)."""
+    n = 10**6
+    X, y = _data(n, d)
+    matmul, flops = _matmul_seconds()
     entries = {"floor": lambda: read_once(X, y), "X.T @ X (syrk)": lambda: X.T @ X,
+               "matmul 2000 (compute floor)": matmul,
                "ols/numpy": _solve("ols/numpy", X, y), "ols/numba": _solve("ols/numba", X, y),
                "ols/numba-parallel": _solve("ols/numba-parallel", X, y),
+               "fit(ols/numba-parallel)": _fit("ols/numba-parallel", X, y),
                "gd/numba-parallel (5 epochs)": _solve("gd/numba-parallel", X, y, epochs=5, learning_rate=0.01),
                "gd/numpy (5 epochs)": _solve("gd/numpy", X, y, epochs=5, learning_rate=0.01)}
+    if args.refs and "ols/sklearnex" in REGISTRY:
+        entries["ols/sklearnex"] = _solve("ols/sklearnex", X, y)
     if args.refined:
-        Xc, yc = _offset_data(10**6, d)
+        Xc, yc = _offset_data(n, d)
         entries["ols/numba-parallel, refined (collinear)"] = _solve("ols/numba-parallel", Xc, yc, refined=True)
-    res = measure(entries, max(3, args.rounds // 3) if d >= 30 else args.rounds)
+    res = measure(entries, max(5, args.rounds // 2) if d >= 30 else args.rounds)
     table(f"n = 1e6, d = {d}, float64 (gd rows are per epoch)", res, per={k: 5 for k in entries if "epochs" in k})
-    print(f"  ols/numba-parallel / X.T @ X: {res['ols/numba-parallel'][0] / res['X.T @ X (syrk)'][0]:.2f}")
+    rate = flops / res["matmul 2000 (compute floor)"][0]
+    floor = n * d * (d + 1) / rate
+    print(f"  matmul rate {rate / 1e9:.1f} GFLOP/s: compute floor {floor * 1e3:.1f} ms")
+    for k in ("ols/numba", "ols/numba-parallel", "ols/numpy") + (("ols/sklearnex",) if "ols/sklearnex" in res else ()):
+        print(f"  {k} / compute floor: {res[k][0] / floor:.2f}")
+    best = res["ols/numba-parallel"][0]
+    print(f"  ols/numba-parallel / X.T @ X: {best / res['X.T @ X (syrk)'][0]:.2f}")
+    if "ols/sklearnex" in res:
+        print(f"  ols/numba-parallel / ols/sklearnex: {best / res['ols/sklearnex'][0]:.2f}")
+    print(f"  fit / kernel (ols/numba-parallel): {res['fit(ols/numba-parallel)'][0] / best:.2f}")
 
 
 if __name__ == "__main__":

@@ -44,6 +44,7 @@ def test_profiles_hold_the_documented_sizes():
     full, quick = common.PROFILES["full"], common.PROFILES["quick"]
     assert full.sizes == tuple(10 ** e for e in range(2, 8))
     assert full.features == (1, 10) and full.wide == (100,)
+    assert quick.wide == (100,) and max(quick.sizes) >= common.WIDE_MIN_ROWS  # the wide design's one size
     assert set(quick.sizes) < set(full.sizes) and len(quick.sizes) >= 3  # a log-log line needs 3 points
     assert common.PROFILE.name == os.environ.get("LRBENCH_PROFILE", "quick")
 

@@ -199,3 +199,28 @@ def test_the_rank_check_takes_the_backends_gram_and_still_refuses_dependent_colu
     X[:, 2] = X[:, 0] - 0.5 * X[:, 1]  # dependent, not identical: the scan passes it, the rank check does not
     with pytest.raises(SingularDesignError, match="singular to working precision"):
         fit(X, y, kernel=name, **opts)
+
+
+@pytest.mark.parametrize("name", [k for k in FOLDED if k.startswith("ols/")])
+def test_wide_blocks_by_blas_fold_the_same_checks(name):
+    """d = 40, where the OLS kernels form each block's products by dsyrk (blas_products.WIDE_FROM): NaN, inf,
+    a constant, repeated and dependent columns are still refused with the scan's errors."""
+    from kernels.backends.numba_jit.blas_products import WIDE_FROM
+    d = 40
+    assert d >= WIDE_FROM
+    X, y = _data(d, seed=1)
+    Xb = X.copy()
+    Xb[N // 2 + 3, 7] = np.nan
+    assert "row" in _same_error(name, Xb, y) and "column 7" in _same_error(name, Xb, y)
+    yb = y.copy()
+    yb[11] = np.inf
+    assert "row 11" in _same_error(name, X, yb)
+    Xb = X.copy()
+    Xb[:, 5] = 1 / 3
+    assert _same_error(name, Xb, y).startswith(f"column 5 is constant (every value is {1 / 3})")
+    Xb = X.copy()
+    Xb[:, 30] = Xb[:, 2]
+    assert _same_error(name, Xb, y).startswith("columns 2 and 30 are identical")
+    Xb[:, 30] = Xb[:, 0] - 0.5 * Xb[:, 1]
+    with pytest.raises(SingularDesignError, match="singular to working precision"):
+        fit(Xb, y, kernel=name)

@@ -18,6 +18,15 @@ from kernels import REGISTRY, fit, threads
 from kernels.backends.numba_jit import comoments as nb_comoments
 from kernels.backends.numba_jit import gd_first_epoch as nb_gd_first
 from kernels.backends.numba_jit import gd_rows as nb_gd
+from kernels.backends.numba_jit.blas_products import (
+    WIDE_FROM,
+    blas_info,
+    dsyrk,
+    one_blas_thread,
+    shift_buffer,
+    shifted_block_blas,
+)
+from kernels.backends.numba_jit.block_products import shifted_block, transpose_buffer
 from kernels.backends.numba_jit.settings import BLOCK
 from kernels.errors import DivergenceError, InputError
 from tests.helpers import random_problem, tolerance
@@ -86,8 +95,8 @@ def test_comoments_match_two_pass_centring(case, d):
 @pytest.mark.parametrize("fit_intercept", [True, False])
 @pytest.mark.parametrize("d", [12, 37])
 def test_wide_data_match_numpy(fit_intercept, d):
-    """The transposed-block products (2 x 4 tiles and their remainders, an odd and an even d + 1) on wide data
-    whose rows neither the blocks nor the bands divide."""
+    """The transposed-block products (d = 12: 2 x 4 tiles and their remainders) and the dsyrk ones (d = 37, an
+    even d + 1) on wide data whose rows neither the blocks nor the bands divide."""
     X, y = random_problem(3 * BLOCK + 77, d, seed=3)
     if fit_intercept:
         X += 50.0  # an offset the shifts must remove (without an intercept it would only make XᵀX ill-posed)
@@ -99,18 +108,49 @@ def test_wide_data_match_numpy(fit_intercept, d):
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("d", [1, 2, 9])
+@pytest.mark.parametrize("d", [1, 2, 9, WIDE_FROM + 3])
 def test_raw_moments_match_the_exact_products(dtype, d):
-    """No intercept: [X y]ᵀ[X y] summed in float64 (float32 input too) for any band count."""
+    """No intercept: [X y]ᵀ[X y] summed in float64 (float32 input too) for any band count, by dot products or
+    (wide) by dsyrk."""
     rng = np.random.default_rng(d)
     n = 2 * 4096 + 333
     X, y = rng.standard_normal((n, d)).astype(dtype), rng.standard_normal(n).astype(dtype)
     Z = np.column_stack([X, y]).astype(np.float64)
     exact = Z.T @ Z
     for parts in (1, 2, 5):
-        M = nb_comoments._raw_moments(X, y, parts)
+        M = nb_comoments._raw_moments(X, y, parts, dsyrk())
         M = np.tril(M) + np.tril(M, -1).T
         assert np.max(np.abs(M - exact)) / np.max(np.abs(exact)) < 1e-13
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("d", [WIDE_FROM - 1, WIDE_FROM, 61])
+def test_blas_block_products_match_the_dot_products(dtype, d):
+    """A block's shifted sums and products two ways, dsyrk on an L2 buffer and the transposed-block dot products,
+    on offset rows that neither buffer divides: the same to rounding, and SS's upper triangle left alone."""
+    rng = np.random.default_rng(d)
+    n = 1_000 + 13
+    X, y = (1e3 + rng.standard_normal((n, d))).astype(dtype), (5.0 + rng.standard_normal(n)).astype(dtype)
+    p = d + 1
+    K = np.concatenate([X[:7].mean(axis=0), [y[:7].mean()]]).astype(np.float64)
+    S1, SS1, S2, SS2 = np.empty(p), np.empty((p, p)), np.empty(p), np.empty((p, p))
+    shifted_block(X, y, 5, n, K, S1, SS1, transpose_buffer(p))
+    shifted_block_blas(X, y, 5, n, K, S2, SS2, shift_buffer(p), dsyrk())
+    Z = np.column_stack([X[5:], y[5:]]).astype(np.float64) - K
+    exact = np.tril(Z.T @ Z)
+    for S, SS in ((S1, SS1), (S2, SS2)):
+        assert _rel(S, Z.sum(axis=0)) < 1e-12
+        assert _rel(SS, exact) < 1e-13 and not np.any(np.triu(SS, 1))
+
+
+def test_one_blas_thread_restores_the_count():
+    """The wide co-moments run dsyrk at one BLAS thread under numba's bands, then give the count back."""
+    libs = blas_info()
+    assert libs and all("blas" == lib["user_api"] for lib in libs)
+    before = [lib["num_threads"] for lib in libs]
+    with one_blas_thread(WIDE_FROM):
+        assert all(lib["num_threads"] == 1 for lib in blas_info())
+    assert [lib["num_threads"] for lib in blas_info()] == before
 
 
 def test_nist_lre_of_fast_kernels_not_below_numpy():
@@ -161,12 +201,13 @@ def test_refinement_recovers_a_tiny_intercept_under_a_large_offset(kernel):
 
 
 @pytest.mark.parametrize("kernel", FAST_OLS)
-def test_refinement_at_wide_d(kernel):
-    """d = 8 (the tiled transposed-block products, 2 x 4 tiles and a remainder): features around 1e6,
-    intercept 1e-3."""
+@pytest.mark.parametrize("d", [8, WIDE_FROM])
+def test_refinement_at_wide_d(kernel, d):
+    """d = 8 (the tiled transposed-block products, 2 x 4 tiles and a remainder) and d = WIDE_FROM (the blocks'
+    products by dsyrk): features around 1e6, intercept 1e-3."""
     rng = np.random.default_rng(4)
-    X = 1e6 + rng.standard_normal((4000, 8))
-    y = 1e-3 + X @ np.linspace(0.5, 1.5, 8) + 1e-3 * rng.standard_normal(4000)
+    X = 1e6 + rng.standard_normal((4000, d))
+    y = 1e-3 + X @ np.linspace(0.5, 1.5, d) + 1e-3 * rng.standard_normal(4000)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", kernels.AccuracyWarning)
         exact = fit(X, y, kernel="ols/exact")

@@ -8,7 +8,8 @@ Why the fast ones are fast (docs/performance.md has the measurements):
 - one streaming pass over X and y, no (n,)-sized temporaries, loops that vectorise (sums may be
   reassociated: `REASSOC` changes rounding order only, never the formula);
 - OLS: co-moments of rows shifted by the previous block's mean, one pass, each block's centred co-moment
-  merged exactly into the total (Chan, Golub & LeVeque) -- as accurate as centring by the exact mean;
+  merged exactly into the total (Chan, Golub & LeVeque) -- as accurate as centring by the exact mean; a
+  block's products by tiled dot products, or for wide problems by BLAS-3 (dsyrk) on L2-sized row buffers;
 - gd/numba-gram: the same statistics once, then every epoch from them in O(d²), no pass over the data;
 - gd/numba, gd/numba-parallel: fit's input checks come from the first epoch's own pass (gd_first_epoch.py);
 - loops over a band of rows index a slice from 0 (settings.WRAPAROUND_NOTE), so they load contiguously.

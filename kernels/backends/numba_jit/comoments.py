@@ -1,5 +1,7 @@
 """OLS in one pass: co-moments of block-shifted rows, each block merged exactly into the total (Chan),
-one band of rows per thread; d = 1 has its own vectorised loop. Registers ols/numba and ols/numba-parallel."""
+one band of rows per thread; d = 1 has its own vectorised loop. A block's d x d products are vectorised dot
+products (block_products.py) below WIDE_FROM features and dsyrk at one BLAS thread per band from there
+(blas_products.py). Registers ols/numba and ols/numba-parallel."""
 from __future__ import annotations
 
 import numpy as np
@@ -10,6 +12,7 @@ from ...errors import RangeError, SingularDesignError
 from ...numerics.comoment_merge import merge_bands, merge_into
 from ...registry import register
 from ...validation import check_moments, check_values
+from .blas_products import WIDE_FROM, dsyrk, one_blas_thread, shift_buffer, shifted_block_blas
 from .block_products import shifted_block, transpose_buffer
 from .refinement import band_residual_sums, ols_from_moments
 from .settings import BLOCK, BOTH, PILOT, REASSOC, bands
@@ -125,8 +128,24 @@ def _comoments_d1_parallel(x, y, nparts):
 
 
 @njit(cache=True, nogil=True)
-def _comoments_band(X, y, s, e, K0, off, M):
-    """Rows s:e of z = (x, y): pilot mean K0, mean - K0 in off, centred co-moments (lower) in M; one pass."""
+def _shifted_block(X, y, s, e, K, S, SS, buf, syrk):
+    """S, SS of rows s:e shifted by K: by dsyrk when wide (buf from shift_buffer), else by dot products (buf
+    from transpose_buffer)."""
+    if X.shape[1] >= WIDE_FROM:
+        shifted_block_blas(X, y, s, e, K, S, SS, buf, syrk)
+    else:
+        shifted_block(X, y, s, e, K, S, SS, buf)
+
+
+@njit(cache=True, nogil=True)
+def _buffer(p):
+    return shift_buffer(p) if p - 1 >= WIDE_FROM else transpose_buffer(p)
+
+
+@njit(cache=True, nogil=True)
+def _comoments_band(X, y, s, e, K0, off, M, syrk):
+    """Rows s:e of z = (x, y): pilot mean K0, mean - K0 in off, centred co-moments (lower) in M; one pass.
+    syrk: blas_products.dsyrk(), which forms the products of blocks of WIDE_FROM features or more."""
     d = X.shape[1]
     p = d + 1
     off[:] = 0.0
@@ -135,16 +154,16 @@ def _comoments_band(X, y, s, e, K0, off, M):
     if e <= s:
         return 0.0
     K = np.zeros(p)
-    S, SS, ZT, boff = np.empty(p), np.empty((p, p)), transpose_buffer(p), np.empty(p)
+    S, SS, ZT, boff = np.empty(p), np.empty((p, p)), _buffer(p), np.empty(p)
     pe = min(e, s + PILOT)
-    shifted_block(X, y, s, pe, K, S, SS, ZT)
+    _shifted_block(X, y, s, pe, K, S, SS, ZT, syrk)
     K0[:] = S / (pe - s)
     K[:] = K0
     n = 0.0
     for b in range(s, e, BLOCK):
         be = min(b + BLOCK, e)
         nb = float(be - b)
-        shifted_block(X, y, b, be, K, S, SS, ZT)
+        _shifted_block(X, y, b, be, K, S, SS, ZT, syrk)
         for j in range(p):
             for k in range(j + 1):
                 SS[j, k] -= S[j] * S[k] / nb  # the block's centred co-moment
@@ -156,15 +175,15 @@ def _comoments_band(X, y, s, e, K0, off, M):
 
 
 @njit(cache=True, nogil=True)
-def _comoments_serial(X, y):
+def _comoments_serial(X, y, syrk):
     p = X.shape[1] + 1
     counts, K0s, offs, Ms = np.empty(1), np.empty((1, p)), np.empty((1, p)), np.empty((1, p, p))
-    counts[0] = _comoments_band(X, y, 0, X.shape[0], K0s[0], offs[0], Ms[0])
+    counts[0] = _comoments_band(X, y, 0, X.shape[0], K0s[0], offs[0], Ms[0], syrk)
     return merge_bands(counts, K0s, offs, Ms)
 
 
 @njit(cache=True, parallel=True)
-def _comoments_parallel(X, y, nparts):
+def _comoments_parallel(X, y, nparts, syrk):
     n, d = X.shape
     p = d + 1
     nblocks = (n + BLOCK - 1) // BLOCK
@@ -172,20 +191,20 @@ def _comoments_parallel(X, y, nparts):
     for t in prange(nparts):
         s = min(n, (t * nblocks // nparts) * BLOCK)
         e = min(n, ((t + 1) * nblocks // nparts) * BLOCK)
-        counts[t] = _comoments_band(X, y, s, e, K0s[t], offs[t], Ms[t])
+        counts[t] = _comoments_band(X, y, s, e, K0s[t], offs[t], Ms[t], syrk)
     return merge_bands(counts, K0s, offs, Ms)
 
 
 @njit(cache=True, parallel=True)
-def _raw_moments(X, y, nparts):
+def _raw_moments(X, y, nparts, syrk):
     """XᵀX, Xᵀy and yᵀy (lower triangle of [X y]ᵀ[X y]) in float64: the model has no intercept to centre.
     The same transposed-block products as the co-moments, with no shift, one band per thread."""
     n, d = X.shape
     p = d + 1
     parts = np.zeros((nparts, p, p))
     for t in prange(nparts):
-        shifted_block(X, y, t * n // nparts, (t + 1) * n // nparts, np.zeros(p), np.empty(p), parts[t],
-                       transpose_buffer(p))
+        _shifted_block(X, y, t * n // nparts, (t + 1) * n // nparts, np.zeros(p), np.empty(p), parts[t],
+                       _buffer(p), syrk)
     return parts.sum(axis=0)
 
 
@@ -200,12 +219,15 @@ def chunk_comoments(X: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray, np
         M[0, 0], M[1, 0], M[1, 1] = out[5], out[6], out[7]
         return float(out[0]), out[1:3].copy(), out[3:5].copy(), M
     K0, off, M = np.empty(p), np.empty(p), np.empty((p, p))
-    return float(_comoments_band(X, y, 0, X.shape[0], K0, off, M)), K0, off, M
+    with one_blas_thread(p - 1):
+        return float(_comoments_band(X, y, 0, X.shape[0], K0, off, M, dsyrk())), K0, off, M
 
 
 def raw_moments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> np.ndarray:
     """Lower triangle of [X y]ᵀ[X y] (no centring: for a model without intercept), in float64."""
-    return _raw_moments(X, y, bands(X.shape[0], parallel))
+    nparts = bands(X.shape[0], parallel)
+    with one_blas_thread(X.shape[1]):
+        return _raw_moments(X, y, nparts, dsyrk())
 
 
 def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -218,13 +240,18 @@ def comoments(X: np.ndarray, y: np.ndarray, parallel: bool = True) -> tuple[np.n
     if d == 1:
         x = X.reshape(-1)  # (n, 1) C-contiguous: a unit-stride view the loop can vectorise
         return _comoments_d1_parallel(x, y, nparts) if nparts > 1 else _comoments_d1_serial(x, y)
-    return _comoments_parallel(X, y, nparts) if nparts > 1 else _comoments_serial(X, y)
+    with one_blas_thread(d):
+        return _comoments_parallel(X, y, nparts, dsyrk()) if nparts > 1 else _comoments_serial(X, y, dsyrk())
 
 
 
 def _ols(name: str, parallel: bool):
     def solve(data, fit_intercept: bool, opts: Options):
         X, y = data
+        with one_blas_thread(X.shape[1]):
+            return _fit(X, y, fit_intercept, opts)
+
+    def _fit(X, y, fit_intercept: bool, opts: Options):
         if fit_intercept:
             mean, M = comoments(X, y, parallel)
             x_mean, y_mean = mean[:-1], float(mean[-1])

@@ -11,6 +11,7 @@ L1_BYTES = 32 << 10  # the transposed rows of a block whose products are being f
 # WRAPAROUND_NOTE: a loop `for i in range(s, e): x[i]` with s known only at run time keeps numba's negative-index
 # wraparound (i < 0 ? i + n : i) per element; on a host with AVX-512 LLVM then vectorised it with gathers, 2-6x
 # slower than contiguous loads (numba 0.68, AMD EPYC). Streaming loops index a slice x[s:e] from 0 instead.
+L2_BYTES = 256 << 10  # the shifted rows one dsyrk call reads (wide problems: blas_products.py) stay within this
 MIN_BAND_ROWS = 1 << 14  # rows a thread's band needs before a parallel region pays for waking the threads
 
 
