@@ -301,7 +301,7 @@ _PEAK = textwrap.dedent("""
 
     name, n = sys.argv[1], int(sys.argv[2])
     rng = np.random.default_rng(0)
-    small = rng.standard_normal((5000, 1)), rng.standard_normal(5000)
+    small = rng.standard_normal((50_000, 1)), rng.standard_normal(50_000)  # enough rows for every band's path
     X, y = np.empty((n, 1)), np.empty(n)
     rng.standard_normal(out=X); rng.standard_normal(out=y); y += X[:, 0]  # no n-sized temporaries here
     opts = Options(epochs=3)

@@ -28,7 +28,8 @@ def _gradient(b, w, fit_intercept, X, y, row0):
 
 def _sum(parts):
     out = parts[:1].copy()
-    out[0, :-BAD] = parts[:, :-BAD].sum(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf - inf: the caller names the overflow, no warning
+        out[0, :-BAD] = parts[:, :-BAD].sum(axis=0)
     out[0, -BAD:] = combine_bad(parts[:, -BAD:])
     return out
 

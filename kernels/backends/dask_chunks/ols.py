@@ -52,7 +52,8 @@ def _merge(p: int, parts):
 
 def _merge_raw(parts):
     out = parts[:1].copy()
-    out[0, :-BAD] = parts[:, :-BAD].sum(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):  # overflowed sums: the solve names the range error
+        out[0, :-BAD] = parts[:, :-BAD].sum(axis=0)
     out[0, -BAD:] = combine_bad(parts[:, -BAD:])
     return out
 
