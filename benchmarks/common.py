@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kernels import REGISTRY, Kernel  # the package's __init__ has set the environment defaults first
+from kernels import REGISTRY, Kernel, KernelError  # the package's __init__ has set the environment defaults first
 from kernels.cluster import ENV_PROCESSES
 from kernels.contract import ITERATIVE, Options, prepare_numpy
 from kernels.datasets import make_regression
@@ -232,8 +232,9 @@ def timed_fit(kernel: Kernel, X: np.ndarray, y: np.ndarray, opts: Options) -> fl
     return time.perf_counter() - t0
 
 
-def calibrate(name: str, d: int, largest_n: int) -> tuple[int, float]:
-    """(rows, seconds of one epoch on that many rows): the basis of the time estimate at larger n.
+def calibrate(name: str, d: int, largest_n: int) -> tuple[int, float] | str:
+    """(rows, seconds of one epoch on that many rows): the basis of the time estimate at larger n; or the
+    kernel's refusal (a KernelError's message) where it will not fit the calibration's rows.
 
     Calibrates on CALIBRATION_ROWS in turn (best of two one-epoch fits), stopping as soon as the estimate at
     largest_n is far below the budget. Small sizes overestimate a kernel with a fixed per-call cost (it gets
@@ -247,7 +248,10 @@ def calibrate(name: str, d: int, largest_n: int) -> tuple[int, float]:
     rows_seen, t = CALIBRATION_ROWS[0], 0.0
     for i, rows in enumerate(r for r in CALIBRATION_ROWS if r < largest_n):
         X, y = data(rows, d)
-        warm_up(kernel, X, y)
+        try:
+            warm_up(kernel, X, y)
+        except KernelError as exc:
+            return f"refused: {exc}"
         rows_seen, t = rows, min(timed_fit(kernel, X, y, opts) for _ in range(2))
         following = CALIBRATION_ROWS[i + 1] if i + 1 < len(CALIBRATION_ROWS) else None
         if estimate(kernel, (rows, t), largest_n) < 0.1 * budget or following is None or \
@@ -302,6 +306,8 @@ def check_budget(kernel: Kernel, n: int, d: int, calibrations: dict) -> float:
     cal = calibrations.get((kernel.name, d))
     if cal is None:  # a size or kernel outside the profile's calibration (tests, a changed environment)
         cal = calibrate(kernel.name, d, n)
+    if isinstance(cal, str):  # the kernel refused the calibration's rows (ols/exact's work limit at d = 100)
+        raise NotImplementedError(f"{kernel.name} at d = {d}: {cal}")
     est = estimate(kernel, cal, n)
     budget = PROFILE.fit_budget_s
     if est > budget:

@@ -92,6 +92,14 @@ def test_pure_python_stops_where_a_fit_would_take_more_than_the_budget():
         common.check_budget(REGISTRY["ols/numpy"], 100_000, 10, {("ols/numpy", 10): (1_000, 1.0)})
 
 
+def test_a_kernel_that_refuses_the_calibration_is_skipped_with_its_reason():
+    """ols/exact refuses d = 100 on the calibration's rows (its work limit): the size is skipped, not the run."""
+    cal = common.calibrate("ols/exact", 100, 1_000_000)
+    assert isinstance(cal, str) and "too large for exact rational arithmetic" in cal
+    with pytest.raises(NotImplementedError, match="too large for exact"):
+        common.check_budget(REGISTRY["ols/exact"], 1_000_000, 100, {("ols/exact", 100): cal})
+
+
 def test_estimate_scales_with_rows_and_epochs():
     k = REGISTRY["gd/python"]
     rows, t = common.calibrate(k.name, 1, 10_000_000)
