@@ -94,6 +94,13 @@ def test_a_tiny_column_is_refused_by_gradient_descent_as_today(name):
     assert "varies by only about" in _same_error(name, X, y)
 
 
+@pytest.mark.parametrize("name", [n for n in FOLDED if n.startswith("gd/")])
+def test_a_tiny_y_is_refused_by_gradient_descent_as_today(name):
+    """y too small to square (d > 1): refused with the scan's error, not fitted (gd/numba-gram once fitted it)."""
+    X, y = _data(3)
+    assert "varies by only about" in _same_error(name, X, 1e-300 * y)
+
+
 # gd/numba and gd/numba-parallel derive the checks from their first epoch, with a loop of its own for d = 1
 STREAMING = [n for n in FOLDED if n in ("gd/numba", "gd/numba-parallel")]
 

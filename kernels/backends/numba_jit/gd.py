@@ -9,7 +9,7 @@ from ...contract import Options
 from ...errors import SingularDesignError
 from ...numerics.iterative import LossTracker, initial_params
 from ...registry import register
-from ...validation import check_moments, check_rank, check_values
+from ...validation import TINY, check_moments, check_rank, check_values
 from .comoments import comoments
 from .gd_first_epoch import check_first_epoch, first_epoch_parallel, first_epoch_serial
 from .gd_rows import gd_band, gd_band_d1
@@ -138,6 +138,8 @@ def gd_gram(data, fit_intercept: bool, opts: Options):
     n, d = X.shape
     mean, M = comoments(X, y, parallel=True)
     if X.dtype == np.float64:  # fit leaves float64 input's checks (values, rank) to this pass
+        if not M[d, d] > (1024.0 * n * TINY) ** 2:  # y constant, or too tiny to square: the scan decides
+            check_values(X, y, fit_intercept, False)
         check_moments(X, y, fit_intercept, False, M, mean[:d])
         try:
             check_rank(X, fit_intercept, "gd/numba-gram", gram=M[:d, :d])
