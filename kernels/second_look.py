@@ -13,6 +13,10 @@ its own, so the largest is kept:
 2. A second opinion from ols/qr: the result's disagreement with qr plus qr's own bound, a-posteriori, where the
    kernel's a-priori bound is the worst case (the normal equations' cond², a float32 conversion assumed to
    round every value).
+3. Rounded input whose columns include computed powers of another column (a polynomial design): the input's
+   rounding bounded with that structure (numerics.derived_columns: a power's rounding follows its source's,
+   along the curve, and the power's own computation is known exactly), added to the result's error as given
+   (from 1 or 2).
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import numpy as np
 
 from .contract import FitResult, Options
 from .errors import KernelError, RangeError, SingularDesignError
+from .numerics.derived_columns import powers_of, rounding_digits
 from .numerics.error_bounds import ZERO_BELOW, param_scales, rounded_input
 from .numerics.scaling import exponents, rescaled, unscale
 from .registry import REGISTRY
@@ -106,10 +111,21 @@ def second_look(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitRe
     """The digits to report for an in-memory result whose own bound is below warn_below."""
     exact_input = not rounded_input(X, y)
     digits = result.digits
-    if exact_input and result.digits_as_given is not None:
-        digits = max(digits, result.digits_as_given)
+    as_given = result.digits_as_given
+    if exact_input and as_given is not None:
+        digits = max(digits, as_given)
     if digits < warn_below and not checked_by_qr and result.kernel not in SELF_CHECKED:
         second = FitResult(intercept=result.intercept, coef=result.coef, kernel=result.kernel)
         if checked_by(X, y, fit_intercept, second, ("ols/qr",)) and second.digits is not None:
             digits = max(digits, second.digits_as_given if exact_input else second.digits)
+            as_given = second.digits_as_given if as_given is None else max(as_given, second.digits_as_given)
+    if digits < warn_below and not exact_input and as_given is not None and as_given > -math.inf:
+        powers = powers_of(X)
+        if powers:
+            params = result.params if fit_intercept else result.coef
+            with np.errstate(all="ignore"):
+                inp = rounding_digits(X, y, params, fit_intercept, powers)
+            q = 10.0 ** -as_given  # the error as given, relative: inp's denominators are off by 1 - q at most
+            if inp > -math.inf and q < 1.0:
+                digits = max(digits, -math.log10((q + 10.0 ** -inp) / (1.0 - q)))
     return digits
