@@ -74,10 +74,10 @@ def power_gap(x: np.ndarray, col: np.ndarray, p: int) -> np.ndarray | None:
     return np.ldexp(gap, e * p)
 
 
-def powers_of(X: np.ndarray) -> dict[int, tuple[int, int, np.ndarray]]:
-    """{j: (s, p, gap)} for every column j that is a computed power p >= 2 of another column s (s itself not
-    such a power), gap = X[:, j] - X[:, s]^p exactly. Candidates from SAMPLE rows (log|X_j| / log|X_s| the
-    same integer on every row with |X_s| away from 1), each confirmed on every row. {} for d > WIDEST."""
+def powers_of(X: np.ndarray) -> dict[int, tuple[int, int]]:
+    """{j: (s, p)} for every column j that is a computed power p >= 2 of another column s (s itself not such a
+    power). Candidates from SAMPLE rows (log|X_j| / log|X_s| the same integer on every row with |X_s| away from
+    1), each confirmed on every row (power_gap, BLOCK rows at a time). {} for d > WIDEST."""
     n, d = X.shape
     if d < 2 or d > WIDEST:
         return {}
@@ -86,7 +86,7 @@ def powers_of(X: np.ndarray) -> dict[int, tuple[int, int, np.ndarray]]:
         logs = np.log2(np.abs(rows))  # (m, d)
         ratio = logs[:, :, None] / logs[:, None, :]  # [row, j, s]
     usable = np.isfinite(logs)[:, None, :] & (np.abs(logs)[:, None, :] > 0.05) & np.isfinite(logs)[:, :, None]
-    found: dict[int, tuple[int, int, np.ndarray]] = {}
+    found: dict[int, tuple[int, int]] = {}
     for j in range(d):
         for s in range(d):
             if s == j or not usable[:, j, s].any():
@@ -95,15 +95,14 @@ def powers_of(X: np.ndarray) -> dict[int, tuple[int, int, np.ndarray]]:
             p = int(round(float(np.median(r))))
             if not 2 <= p <= POWER_MAX or np.max(np.abs(r - p)) > 1e-6:
                 continue
-            gap = power_gap(X[:, s], X[:, j], p)
-            if gap is not None:
-                found[j] = (s, p, gap)
+            if all(power_gap(X[a:a + BLOCK, s], X[a:a + BLOCK, j], p) is not None for a in range(0, n, BLOCK)):
+                found[j] = (s, p)
                 break
     return {j: v for j, v in found.items() if v[0] not in found}  # a power of a power: left as its own column
 
 
 def rounding_digits(X: np.ndarray, y: np.ndarray, params, fit_intercept: bool,
-                    powers: dict[int, tuple[int, int, np.ndarray]], u_in: float = U64) -> float:
+                    powers: dict[int, tuple[int, int]], u_in: float = U64) -> float:
     """Digits of `params` (the exact least-squares solution of X, y, to first order) that the input's rounding
     leaves, by the structured bound above: every column that is not a power of another carries a rounding of
     u_in per value, the powers carry their source's (along the curve) plus their known gaps, y carries u_in.
@@ -137,7 +136,7 @@ def rounding_digits(X: np.ndarray, y: np.ndarray, params, fit_intercept: bool,
     r_err = gamma(d + 2, U64) * (np.abs(Xs) @ np.abs(beta) + np.abs(ys) + (abs(ps[0]) if fit_intercept else 0.0))
     absK = np.abs(K)
     sources = [s for s in range(d) if s not in powers]
-    members = {s: [(s, 1)] + [(j, p) for j, (t, p, _) in powers.items() if t == s] for s in sources}
+    members = {s: [(s, 1)] + [(j, p) for j, (t, p) in powers.items() if t == s] for s in sources}
     known = np.zeros(len(ps))
     bound = np.zeros(len(ps))
     for a in range(0, n, BLOCK):
@@ -148,8 +147,11 @@ def rounding_digits(X: np.ndarray, y: np.ndarray, params, fit_intercept: bool,
             Pb = np.vstack([1.0 / n - x_mean @ Pb, Pb])
         r, re = r_all[a:b], r_err[a:b]
         G = np.zeros((b - a, d))  # the known gaps, in the scaled units
-        for j, (s, p, gap) in powers.items():
-            G[:, j] = np.ldexp(gap[a:b], -ex[j])
+        for j, (s, p) in powers.items():
+            gap = power_gap(X[a:b, s], X[a:b, j], p)
+            if gap is None:  # cannot happen for powers found by powers_of; no claim if it does
+                return -math.inf
+            G[:, j] = np.ldexp(gap, -ex[j])
         known += Pb @ -(G @ beta) + K @ (G.T @ r)
         bound += absK @ (np.abs(G).T @ re)
         for s, cols in members.items():
