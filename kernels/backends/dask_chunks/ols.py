@@ -59,21 +59,21 @@ def _merge_raw(parts):
 
 
 def _residuals(bh, bl, beta_h, beta_l, x_mean, X, y, row0):
-    """One chunk's double-double residual sums (Σr, Σ (x - x̄) r), flattened: (d + 1) x (hi, lo)."""
-    out = np.zeros((X.shape[1] + 1, 2))
+    """One chunk's double-double residual sums (Σr, Σ (x - x̄) r, Σ (x - x̄)), flattened: (2d + 1) x (hi, lo)."""
+    out = np.zeros((2 * X.shape[1] + 1, 2))
     _residual_band(X, y, 0, X.shape[0], bh, bl, beta_h, beta_l, x_mean, out)
     return out.ravel()
 
 
 def _residual_sums(data):
-    """refine_ols's residual sums over the chunks: one more pass, a task per chunk; each chunk's (d + 1, 2)
+    """refine_ols's residual sums over the chunks: one more pass, a task per chunk; each chunk's (2d + 1, 2)
     sums come back to the client (chunks x d values, never rows), where they are summed exactly."""
     d = data.X.shape[1]
 
     def sums(bh, bl, beta_h, beta_l, xm):
         fn = partial(_residuals, float(bh), float(bl), np.ascontiguousarray(beta_h, dtype=np.float64),
                      np.ascontiguousarray(beta_l, dtype=np.float64), np.ascontiguousarray(xm, dtype=np.float64))
-        return data.compute(partials(data, fn, 2 * (d + 1))).reshape(-1, d + 1, 2)
+        return data.compute(partials(data, fn, 2 * (2 * d + 1))).reshape(-1, 2 * d + 1, 2)
     return sums
 
 

@@ -21,9 +21,10 @@ REFINE_BELOW_DIGITS = 14.0
 
 @njit(cache=True, nogil=True)
 def _residual_band(X, y, s, e, bh, bl, beta_h, beta_l, x_mean, out):
-    """out (d + 1, 2) = (Σr, Σ (x - x̄) r) over rows s:e in double-double, r = y - b - x·β with b = bh + bl and
-    β = beta_h + beta_l: the residuals of a close fit are tiny differences of large numbers, and a large
-    residual's own rounding would leave cond²·u·‖r‖ in the gradient; here both stay at the level of u²."""
+    """out (2d + 1, 2) = (Σr, Σ (x - x̄) r, Σ (x - x̄)) over rows s:e in double-double, r = y - b - x·β with
+    b = bh + bl and β = beta_h + beta_l: the residuals of a close fit are tiny differences of large numbers, and a
+    large residual's own rounding would leave cond²·u·‖r‖ in the gradient; here both stay at the level of u².
+    x̄ here is the float64 mean given; Σ (x - x̄) tells refine_ols how far that is from the true mean."""
     d = X.shape[1]
     out[:, :] = 0.0
     X, y = X[s:e], y[s:e]  # indexed from 0 (WRAPAROUND_NOTE in settings.py)
@@ -42,12 +43,14 @@ def _residual_band(X, y, s, e, bh, bl, beta_h, beta_l, x_mean, out):
             p, pe = two_prod(w, rh)
             out[1 + j, 0], t = two_sum(out[1 + j, 0], p)
             out[1 + j, 1] += t + pe + (w * rl + we * rh)
+            out[1 + d + j, 0], t = two_sum(out[1 + d + j, 0], w)
+            out[1 + d + j, 1] += t + we
 
 
 @njit(cache=True, parallel=True)
 def _residual_parallel(X, y, bh, bl, beta_h, beta_l, x_mean, nparts):
     n, d = X.shape
-    parts = np.zeros((nparts, d + 1, 2))
+    parts = np.zeros((nparts, 2 * d + 1, 2))
     for t in prange(nparts):
         _residual_band(X, y, t * n // nparts, (t + 1) * n // nparts, bh, bl, beta_h, beta_l, x_mean, parts[t])
     return parts
@@ -64,14 +67,14 @@ def rounding_amplification(cond_g: float, beta, x_mean, y_mean: float, intercept
 
 
 def band_residual_sums(X, y, parallel: bool):
-    """The residual sums of refine_ols over X and y in memory: one band of rows per thread, (bands, d + 1, 2)."""
+    """The residual sums of refine_ols over X and y in memory: one band of rows per thread, (bands, 2d + 1, 2)."""
     n, d = X.shape
     nparts = numba_threads() if parallel else 1
 
     def sums(bh, bl, beta_h, beta_l, xm):
         if nparts > 1:
             return _residual_parallel(X, y, bh, bl, beta_h, beta_l, xm, nparts)
-        parts = np.zeros((1, d + 1, 2))
+        parts = np.zeros((1, 2 * d + 1, 2))
         _residual_band(X, y, 0, n, bh, bl, beta_h, beta_l, xm, parts[0])
         return parts
     return sums
@@ -80,8 +83,10 @@ def band_residual_sums(X, y, parallel: bool):
 def refine_ols(residual_sums, n: int, G, beta, x_mean, intercept: float, contraction: float):
     """Iterative refinement to convergence (numerics.iterative_refinement): δβ = G⁻¹ Xcᵀr, intercept += r̄ - x̄·δβ,
     r and Xcᵀr in double-double, for every d. `residual_sums(bh, bl, beta_h, beta_l, x_mean)` returns the
-    double-double (Σr, Σ (x - x̄) r) of _residual_band for each part of the rows, (parts, d + 1, 2), however
-    the rows are split (threads' bands, Dask chunks); the parts are summed exactly here. `contraction`: the
+    double-double (Σr, Σ (x - x̄) r, Σ (x - x̄)) of _residual_band for each part of the rows, (parts, 2d + 1, 2),
+    however the rows are split (threads' bands, Dask chunks); the parts are summed exactly here. x̄ is the float64
+    mean, off the true mean by e = Σ (x - x̄) / n; the gradient and the intercept's update use x̄ + e (else e·Σr
+    leaks an intercept error into δβ, and x̄·δβ amplifies it under a large offset). `contraction`: the
     a-priori bound of a step, cond(XᵀX) times the relative error of G. The intercept is updated directly,
     never recomputed as ȳ - x̄·β: that subtraction is where a large offset loses its digits. Returns a
     Refinement over θ = (intercept, β)."""
@@ -93,10 +98,14 @@ def refine_ols(residual_sums, n: int, G, beta, x_mean, intercept: float, contrac
     def step(theta):
         hi = np.array([float(t) for t in theta])
         lo = np.array([float(t - Fraction(h)) for t, h in zip(theta, hi.tolist())])
-        parts = np.asarray(residual_sums(hi[0], lo[0], hi[1:], lo[1:], xm)).reshape(-1, d + 1, 2)
-        sums = np.array([math.fsum(parts[:, j, :].ravel()) for j in range(d + 1)])  # the parts' exact sum
-        delta = np.linalg.solve(L.T, np.linalg.solve(L, sums[1:] / s)) / s
-        d0 = (sums[0] / n - float(xm @ delta)) if x_mean is not None else 0.0
+        parts = np.asarray(residual_sums(hi[0], lo[0], hi[1:], lo[1:], xm)).reshape(-1, 2 * d + 1, 2)
+        sums = np.array([math.fsum(parts[:, j, :].ravel()) for j in range(2 * d + 1)])  # the parts' exact sum
+        grad = sums[1:d + 1]
+        if x_mean is not None:
+            e = sums[d + 1:] / n  # the true mean - xm
+            grad = grad - e * sums[0]  # Σ (x - (xm + e)) r
+        delta = np.linalg.solve(L.T, np.linalg.solve(L, grad / s)) / s
+        d0 = (sums[0] / n - float(xm @ delta) - float(e @ delta)) if x_mean is not None else 0.0
         return np.concatenate([[d0], delta])
 
     col = np.concatenate([[math.sqrt(n)], s]) if x_mean is not None else np.concatenate([[1.0], s])
