@@ -13,8 +13,8 @@ da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
 from kernels import REGISTRY, AccuracyWarning, InputError, chunked_data, cluster, fit  # noqa: E402
-from kernels.cluster import SchedulerError  # noqa: E402
 from kernels.backends.exact_rational import exact_lstsq  # noqa: E402
+from kernels.cluster import SchedulerError  # noqa: E402
 from tests.helpers import random_problem, user_digits  # noqa: E402
 
 UNEVEN = (37, 101, 5, 250, 1, 64, 142)  # 600 rows in 7 chunks, one of a single row
