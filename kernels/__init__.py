@@ -26,7 +26,7 @@ from .errors import (
 from .numerics.scaling import beyond_float32, rescaled, unscale
 from .option_checks import check_fit_intercept, check_option_types, check_options
 from .registry import REGISTRY, UNAVAILABLE, get_kernel, load_backends
-from .second_look import checked_by, second_look
+from .second_look import checked_by, lazy_look, second_look
 from .validation import check_rank, check_xy
 
 __all__ = [
@@ -91,9 +91,9 @@ def fit(X, y, kernel: str = "ols/numpy", fit_intercept: bool = True, **options) 
     if result.digits is None and k.algorithm == "ols" and in_memory:
         # a kernel that cannot estimate its own error (the library references): checked against one of ours
         checker = checked_by(X, y, fit_intercept, result)
-    if result.digits is not None and result.digits < WARN_DIGITS and in_memory:
+    if result.digits is not None and result.digits < WARN_DIGITS:
         result.digits = second_look(X, y, fit_intercept, result, warn_below=WARN_DIGITS,
-                                    checked_by_qr=checker == "ols/qr")
+                                    checked_by_qr=checker == "ols/qr") if in_memory else lazy_look(X, y, result)
     if result.digits is not None and result.digits < WARN_DIGITS:
         warnings.warn(
             f"{k.name}: the result may have only about {max(result.digits, 0):.1f} correct digits "

@@ -129,3 +129,22 @@ def second_look(X: np.ndarray, y: np.ndarray, fit_intercept: bool, result: FitRe
             if inp > -math.inf and q < 1.0:
                 digits = max(digits, -math.log10((q + 10.0 ** -inp) / (1.0 - q)))
     return digits
+
+
+LAZY_ROWS = 4096  # rows of lazy data whose values judge its provenance: read alone, not the data
+
+
+def lazy_look(X, y, result: FitResult) -> float:
+    """The digits to report for a fit of data not in memory (Dask arrays) whose own bound is below WARN_DIGITS:
+    its bound for input exact as given, where the first LAZY_ROWS rows show no decimal origin
+    (error_bounds.rounded_input). Those rows stand for the data: a column whose later values come from
+    elsewhere is not seen."""
+    if result.digits_as_given is None:
+        return result.digits
+    head_x, head_y = X[:LAZY_ROWS], y[:LAZY_ROWS]
+    head_x = head_x.compute() if hasattr(head_x, "compute") else head_x
+    head_y = head_y.compute() if hasattr(head_y, "compute") else head_y
+    if rounded_input(np.asarray(head_x, dtype=np.float64), np.asarray(head_y, dtype=np.float64)):
+        return result.digits
+    return max(result.digits, result.digits_as_given)
+

@@ -184,3 +184,22 @@ def test_the_report_reads_the_generated_problems_beside_nist():
     assert set(NIST) | set(accuracy.GENERATED) == set(c)
     for name in FAST_GENERATED:
         assert c[name]["float64"] == pytest.approx(_problem(name)[2], abs=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ols/numba", "ols/numba-parallel"])
+def test_co_moment_kernels_say_what_they_vouch_for_on_input_exact_as_given(name):
+    """Where their own bound is low (a 1e8 offset: the input's rounding would cost digits), the co-moment kernels
+    also give the bound for input exact as given; it is sound against the exact answer of these binary numbers,
+    and it is what fit() reports for them (no warning)."""
+    rng = np.random.default_rng(21)
+    X = 1e8 + rng.standard_normal((400, 2))
+    y = 0.5 + X @ np.array([1.0, -2.0]) + 1e-4 * rng.standard_normal(400)
+    truth = np.array([float(v) for v in exact_lstsq(X, y, True)])
+    k, o = REGISTRY[name], kernels.Options()
+    own = k.solve(k.prepare(X, y, o), True, o)
+    assert own.digits < kernels.WARN_DIGITS and own.digits_as_given is not None
+    assert own.digits <= own.digits_as_given <= user_digits(own.params, truth, X, y, True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)
+        r = fit(X, y, kernel=name)
+    assert kernels.WARN_DIGITS <= r.digits <= user_digits(r.params, truth, X, y, True)

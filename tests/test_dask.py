@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import threading
 import time
+import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ import pytest
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
 
+import kernels  # noqa: E402
 from kernels import REGISTRY, AccuracyWarning, InputError, chunked_data, cluster, fit  # noqa: E402
 from kernels.backends.exact_rational import exact_lstsq  # noqa: E402
 from kernels.cluster import SchedulerError  # noqa: E402
@@ -61,16 +64,31 @@ def test_ols_dask_refines_a_large_offset_like_ols_numba(client):
     X = 1e7 + rng.normal(size=(600, 1))
     y = 3.0 + 2.0 * X[:, 0] + 1e-3 * rng.normal(size=600)  # an intercept tiny against x̄·β
     ref = fit(X, y, kernel="ols/numba")
-    # Lazy data get no second look before the warning (that would read them again): the one-pass bound warns
-    with pytest.warns(AccuracyWarning):
+    # Lazy data get no full second look (it would read them again), but their first rows show values computed in
+    # binary: exact as given, so the refined bound without the input's rounding holds, and there is no warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AccuracyWarning)
         r = fit(*chunked(X, y), kernel="ols/dask", scheduler=client)
+    assert r.digits >= kernels.WARN_DIGITS
     assert ref.refined and r.refined
     np.testing.assert_allclose(r.params, ref.params, rtol=1e-11, atol=0)
     # Refined over 7 uneven chunks, the answer is the exact one of these numbers (it was 13 digits when the
     # step used the float64 mean as if it were exact: e·Σr leaked into δβ, x̄·δβ amplified it).
     truth = np.array([float(v) for v in exact_lstsq(X, y, True)])
     for result in (r, ref):
-        assert user_digits(result.params, truth, X, y, True) >= 14.5
+        assert result.digits <= user_digits(result.params, truth, X, y, True) >= 14.5
+    # The same numbers read from 13-digit text carry a rounding the bound must count: right both ways against
+    # the text's exact answer.
+    xt, yt = [f"{v:.12e}" for v in X[:, 0]], [f"{v:.12e}" for v in y]
+    Xr, yr = np.array([[float(t)] for t in xt]), np.array([float(t) for t in yt])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AccuracyWarning)
+        rr = fit(*chunked(Xr, yr), kernel="ols/dask", scheduler=client)
+    warned = any(issubclass(w.category, AccuracyWarning) for w in caught)
+    text_truth = np.array([float(v) for v in exact_lstsq(np.array([[Fraction(t)] for t in xt], dtype=object),
+                                                           np.array([Fraction(t) for t in yt], dtype=object), True)])
+    got = user_digits(rr.params, text_truth, Xr, yr, True)
+    assert rr.digits <= got and not (warned and got >= kernels.WARN_DIGITS), (rr.digits, got, warned)
 
 
 def test_numpy_input_and_column_chunks(client):

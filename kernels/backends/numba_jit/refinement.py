@@ -112,6 +112,9 @@ def refine_ols(residual_sums, n: int, G, beta, x_mean, intercept: float, contrac
     return refine([Fraction(float(intercept))] + [Fraction(float(b)) for b in beta], step, contraction, col)
 
 
+AS_GIVEN_BELOW = 8.0  # results vouching for fewer digits also say what they vouch for on input exact as given
+
+
 def ols_from_moments(name: str, M, x_mean, y_mean: float, n: int, opts, residual_sums, block: int):
     """β, intercept, cond and digits from the co-moments M (lower triangle of [X y], centred when x_mean is
     given, raw otherwise), refined to convergence (refine_ols with `residual_sums`) when the problem amplifies
@@ -125,6 +128,7 @@ def ols_from_moments(name: str, M, x_mean, y_mean: float, n: int, opts, residual
     intercept = float(y_mean - np.dot(x_mean, beta)) if x_mean is not None else 0.0
     refined = U64 * rounding_amplification(cond ** 2, beta, x_mean, float(y_mean), intercept) > \
         10.0 ** -REFINE_BELOW_DIGITS
+    converged = False
     if refined:
         # A step's contraction: cond(XᵀX) times the relative error of the co-moments it solves with.
         c_bound = cond ** 2 * (gamma(block, U64) + gamma(n / block + d + 2, U64) + (3 * d + 6) * U64)
@@ -132,11 +136,25 @@ def ols_from_moments(name: str, M, x_mean, y_mean: float, n: int, opts, residual
         refined = ref.steps > 0
         theta = [float(t) for t in ref.theta]
         intercept, beta = (theta[0] if x_mean is not None else 0.0), np.array(theta[1:])
-        if ref.converged:  # the bound after refinement; otherwise the one-pass bound stands
+        converged = ref.converged
+        if converged:  # the bound after refinement; otherwise the one-pass bound stands
             digits = refined_digits(
                 G, M[d, :d], n=n, yy=yy, x_mean=x_mean, y_mean=float(y_mean),
                 params=np.concatenate([[intercept], beta]) if x_mean is not None else beta,
                 u_input=UNIT_ROUNDOFF[opts.dtype], refinement=ref)
     result = ols_result(name, beta, x_mean, y_mean, cond=cond, digits=digits, intercept=intercept)
     result.refined = bool(refined)
+    if digits < AS_GIVEN_BELOW and opts.dtype == "float64":
+        # The same bound for input exact as given (no rounding of its own), which fit() keeps where the values
+        # show no decimal origin; formed only where a warning is possible.
+        if converged:
+            as_given = refined_digits(G, M[d, :d], n=n, yy=yy, x_mean=x_mean, y_mean=float(y_mean),
+                                      params=result.params if x_mean is not None else beta, u_input=0.0,
+                                      refinement=ref)
+        elif not refined:
+            as_given = solve_gram(G, M[d, :d], kernel=name, u_acc=U64, u_input=0.0, n=n, yy=yy, x_mean=x_mean,
+                                  y_mean=float(y_mean))[2]
+        else:  # corrections applied but not converged: the one-pass bound was for other parameters
+            as_given = digits
+        result.digits_as_given = max(digits, as_given)
     return result
