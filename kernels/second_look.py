@@ -141,10 +141,8 @@ def lazy_look(X, y, result: FitResult) -> float:
     elsewhere is not seen."""
     if result.digits_as_given is None:
         return result.digits
-    head_x, head_y = X[:LAZY_ROWS], y[:LAZY_ROWS]
-    head_x = head_x.compute() if hasattr(head_x, "compute") else head_x
-    head_y = head_y.compute() if hasattr(head_y, "compute") else head_y
-    if rounded_input(np.asarray(head_x, dtype=np.float64), np.asarray(head_y, dtype=np.float64)):
+    head = [np.asarray(a[:LAZY_ROWS], dtype=np.float64) for a in (X, y)]  # a Dask array computes these rows
+    if rounded_input(*head):
         return result.digits
     return max(result.digits, result.digits_as_given)
 

@@ -30,6 +30,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 
 from .error_bounds import U64, digits_of, gamma, param_scales
+from .scaling import rescaled, scaled_params
 
 POWER_MAX = 30  # the highest power looked for
 WIDEST = 200  # designs wider than this are not searched (d² pairs)
@@ -108,14 +109,10 @@ def rounding_digits(X: np.ndarray, y: np.ndarray, params, fit_intercept: bool,
     u_in per value, the powers carry their source's (along the curve) plus their known gaps, y carries u_in.
     O(n d²)."""
     n, d = X.shape
-    params = np.asarray(params, dtype=np.float64)
     # Powers of two bring every column and y near 1 (exact, so relative errors are unchanged); the parameters
     # scale with them. The gaps and the sources' powers are in the columns' own units: scaled with them.
-    ex = np.frexp(np.max(np.abs(X), axis=0))[1]
-    ey = int(np.frexp(np.max(np.abs(y)))[1]) if np.any(y != 0) else 0
-    Xs, ys = np.ldexp(X, -ex), np.ldexp(y, -ey)
-    ps = np.concatenate([np.ldexp(params[:1], -ey), np.ldexp(params[1:], ex - ey)]) if fit_intercept \
-        else np.ldexp(params, ex - ey)
+    Xs, ys, ex, ey = rescaled(X, y)
+    ps = scaled_params(params, ex, ey, fit_intercept)
     beta = ps[1:] if fit_intercept else ps
     x_mean = Xs.mean(axis=0) if fit_intercept else np.zeros(d)
     Xc = Xs - x_mean

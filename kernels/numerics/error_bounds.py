@@ -21,6 +21,7 @@ from decimal import Decimal
 import numpy as np
 
 from ..errors import SingularDesignError
+from .scaling import rescaled, scaled_params
 
 UNIT_ROUNDOFF = {"float64": 2.0 ** -53, "float32": 2.0 ** -24}
 U64 = UNIT_ROUNDOFF["float64"]
@@ -131,14 +132,10 @@ def input_digits(X: np.ndarray, y: np.ndarray, fit_intercept: bool, params, *, u
     The limit of any solver on inexact input: a QR of the centred X, O(n d²); O(d³) for the bound.
     """
     n, d = X.shape
-    params = np.asarray(params, dtype=np.float64)
     # Scale every column and y by a power of 2 (exact: relative errors unchanged) so no square over- or
     # underflows; the coefficients scale with them.
-    ex = np.frexp(np.max(np.abs(X), axis=0))[1]
-    ey = int(np.frexp(np.max(np.abs(y)))[1]) if np.any(y != 0) else 0
-    X, y = np.ldexp(X, -ex), np.ldexp(y, -ey)
-    params = np.concatenate([np.ldexp(params[:1], -ey), np.ldexp(params[1:], ex - ey)]) if fit_intercept \
-        else np.ldexp(params, ex - ey)
+    X, y, ex, ey = rescaled(X, y)
+    params = scaled_params(params, ex, ey, fit_intercept)
     beta = params[1:] if fit_intercept else params
     x_mean = X.mean(axis=0) if fit_intercept else None
     y_mean = float(y.mean()) if fit_intercept else 0.0

@@ -29,6 +29,14 @@ def rescaled(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     return np.ldexp(X, -ex).astype(X.dtype, copy=False), np.ldexp(y, -ey).astype(y.dtype, copy=False), ex, ey
 
 
+def scaled_params(params, ex: np.ndarray, ey: int, fit_intercept: bool) -> np.ndarray:
+    """(intercept, coef...) (or coef) of the data in the units of rescaled(): b·2^-e_y, β_j·2^(e_j - e_y)."""
+    params = np.asarray(params, dtype=np.float64)
+    if not fit_intercept:
+        return np.ldexp(params, ex - ey)
+    return np.concatenate([np.ldexp(params[:1], -ey), np.ldexp(params[1:], ex - ey)])
+
+
 def unscale(result: FitResult, ex: np.ndarray, ey: int, kernel: str) -> FitResult:
     """The result of the rescaled fit in the data's units; refuses coefficients beyond float64's range."""
     with np.errstate(over="ignore"):
